@@ -1,0 +1,55 @@
+// Chain parameters: everything that differs between networks, as plain data.
+//
+//   main     60 s blocks, retarget every 1440 blocks (a day)
+//   testnet  as main, with its own magic and genesis, and an easier proof-of-work limit
+//   devnet   5 s blocks, retarget every 60 blocks; for a single-node or local network
+//   regtest  minimal difficulty, no retargeting: blocks on demand for tests
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "consensus/amount.h"
+#include "consensus/block.h"
+#include "consensus/pow.h"
+
+namespace wattline::consensus {
+
+enum class Network : std::uint8_t { kMain = 0, kTestnet = 1, kDevnet = 2, kRegtest = 3 };
+
+struct Params {
+  Network network = Network::kRegtest;
+  std::string name;
+  /** Prefixed to every signature hash and P2P frame: signatures never replay across networks. */
+  std::array<std::uint8_t, 4> magic{};
+
+  uint256 pow_limit;                      //!< easiest allowed target
+  std::int64_t target_spacing = 60;       //!< seconds per block
+  std::uint32_t retarget_interval = 1440; //!< blocks per difficulty period (>= 2)
+  bool retargeting = true;                //!< false: every block keeps the genesis bits
+  std::uint32_t median_time_span = 11;    //!< blocks in the median-time-past
+  std::int64_t max_future_block_time = 2 * 60 * 60;  //!< seconds a block may be ahead of now
+
+  Amount initial_subsidy = Coins(50);     //!< Cin at height 1
+  std::uint32_t halving_interval = 210'000;
+  std::uint32_t coinbase_maturity = 100;  //!< confirmations before a coinbase output is spendable
+
+  std::uint16_t default_port = 0;
+  Block genesis;
+  Hash256 genesis_hash;
+};
+
+const Params& GetParams(Network network);
+std::optional<Network> NetworkFromName(std::string_view name);
+std::string_view NetworkName(Network network);
+
+/** The subsidy (Cin) of the block at height: halves every halving_interval, zero after 63. */
+Amount BlockSubsidy(std::uint32_t height, const Params& params);
+
+/** The genesis block of a network: a coinbase that pays nothing, with the given header fields. */
+Block MakeGenesisBlock(std::uint64_t time, std::uint32_t bits, std::uint64_t nonce, std::string_view message);
+
+}  // namespace wattline::consensus

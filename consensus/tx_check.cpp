@@ -1,0 +1,76 @@
+#include "consensus/tx_check.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace wattline::consensus {
+
+bool CheckCondition(const Condition& c, std::string& why) {
+  switch (c.type) {
+    case ConditionType::kKey:
+      return true;
+    case ConditionType::kMultisig: {
+      if (c.keys.empty() || c.threshold == 0 || c.threshold > c.keys.size()) {
+        why = "multisig threshold " + std::to_string(c.threshold) + " of " + std::to_string(c.keys.size());
+        return false;
+      }
+      std::vector<XOnlyPubKey> sorted = c.keys;
+      std::sort(sorted.begin(), sorted.end());
+      if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+        why = "multisig with a repeated key";
+        return false;
+      }
+      return true;
+    }
+    case ConditionType::kAfterHeight:
+    case ConditionType::kAfterBlocks:
+      return CheckCondition(c.branches.at(0), why);
+    case ConditionType::kOr:
+      return CheckCondition(c.branches.at(0), why) && CheckCondition(c.branches.at(1), why);
+  }
+  why = "unknown condition";
+  return false;
+}
+
+bool CheckTransaction(const Transaction& tx, ValidationState& state) {
+  if (tx.version() != kTxVersion) return state.Invalid(Reason::kTxVersion, "version " + std::to_string(tx.version()));
+  if (tx.outputs().empty()) return state.Invalid(Reason::kTxNoOutputs);
+  if (tx.size() > kMaxTxSize) return state.Invalid(Reason::kTxOversize);
+
+  Amount total{0};
+  for (std::size_t i = 0; i < tx.outputs().size(); ++i) {
+    const TxOut& out = tx.outputs()[i];
+    if (!MoneyRange(out.amount)) return state.Invalid(Reason::kTxOutputTooLarge, "output " + std::to_string(i));
+    auto sum = CheckedAdd(total, out.amount);
+    if (!sum) return state.Invalid(Reason::kTxOutputTotalTooLarge);
+    total = *sum;
+    std::string why;
+    if (!CheckCondition(out.condition, why))
+      return state.Invalid(Reason::kTxBadCondition, "output " + std::to_string(i) + ": " + why);
+  }
+
+  if (tx.inputs().empty()) {
+    // Only a coinbase has no inputs, and it must say which height it belongs to.
+    if (tx.record().kind != RecordKind::kCoinbase) return state.Invalid(Reason::kTxNoInputs);
+    if (!CoinbaseHeight(tx.record())) return state.Invalid(Reason::kTxCoinbaseBadRecord);
+    return true;
+  }
+
+  switch (tx.record().kind) {
+    case RecordKind::kNone:
+      break;
+    case RecordKind::kCoinbase:
+      return state.Invalid(Reason::kTxRecordNotAllowed, "coinbase record on a transaction with inputs");
+  }
+
+  // CVE-2018-17144: the same coin twice in one transaction.
+  std::vector<OutPoint> prevouts;
+  prevouts.reserve(tx.inputs().size());
+  for (const auto& in : tx.inputs()) prevouts.push_back(in.prevout);
+  std::sort(prevouts.begin(), prevouts.end());
+  if (std::adjacent_find(prevouts.begin(), prevouts.end()) != prevouts.end())
+    return state.Invalid(Reason::kTxDuplicateInputs);
+  return true;
+}
+
+}  // namespace wattline::consensus

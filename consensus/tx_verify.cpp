@@ -1,0 +1,121 @@
+#include "consensus/tx_verify.h"
+
+#include <bit>
+
+namespace wattline::consensus {
+
+Hash256 SignatureHash(const Params& params, const Hash256& txid, std::uint32_t index, const TxOut& spent) {
+  static const crypto::TaggedHasher kSighash("wattline/sighash");
+  Bytes buf;
+  buf.reserve(4 + 32 + 4 + 8 + 40);
+  Writer w(buf);
+  w.Raw(params.magic);
+  w.Hash(txid);
+  w.U32(index);
+  w.U64(static_cast<std::uint64_t>(spent.amount.units));
+  EncodeCondition(w, spent.condition);
+  return kSighash.Hash(buf);
+}
+
+namespace {
+
+struct SpendContext {
+  std::uint32_t spend_height;
+  std::uint32_t coin_height;
+  const Hash256& sighash;
+  std::vector<SigCheck>& checks;
+};
+
+// Walks the condition along the satisfaction, checking locks and collecting signatures.
+bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx, ValidationState& state) {
+  switch (c.type) {
+    case ConditionType::kKey:
+      if (s.type != SatisfactionType::kSignature)
+        return state.Invalid(Reason::kTxSatisfactionMismatch, "key condition needs a signature");
+      ctx.checks.push_back({c.keys[0], ctx.sighash, s.sigs[0]});
+      return true;
+    case ConditionType::kMultisig: {
+      if (s.type != SatisfactionType::kMultisig)
+        return state.Invalid(Reason::kTxSatisfactionMismatch, "multisig condition needs a multisig satisfaction");
+      const std::size_t n = c.keys.size();
+      if (n < 16 && (s.signers >> n) != 0)
+        return state.Invalid(Reason::kTxMultisigSigners, "signer index beyond the key count");
+      if (static_cast<std::size_t>(std::popcount(s.signers)) != c.threshold)
+        return state.Invalid(Reason::kTxMultisigSigners,
+                             "needs exactly " + std::to_string(c.threshold) + " signatures");
+      std::size_t next_sig = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        if (s.signers & (1u << i)) ctx.checks.push_back({c.keys[i], ctx.sighash, s.sigs[next_sig++]});
+      return true;
+    }
+    case ConditionType::kAfterHeight:
+      if (ctx.spend_height < c.lock)
+        return state.Invalid(Reason::kTxHeightLocked, "spendable from height " + std::to_string(c.lock));
+      return Satisfy(c.branches[0], s, ctx, state);
+    case ConditionType::kAfterBlocks:
+      if (ctx.spend_height - ctx.coin_height < c.lock)
+        return state.Invalid(Reason::kTxRelativeLocked,
+                             "spendable " + std::to_string(c.lock) + " blocks after height " +
+                                 std::to_string(ctx.coin_height));
+      return Satisfy(c.branches[0], s, ctx, state);
+    case ConditionType::kOr:
+      if (s.type != SatisfactionType::kBranch)
+        return state.Invalid(Reason::kTxSatisfactionMismatch, "or condition needs a branch selector");
+      return Satisfy(c.branches[s.branch], s.inner[0], ctx, state);
+  }
+  return state.Invalid(Reason::kTxSatisfactionMismatch);
+}
+
+}  // namespace
+
+bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, std::uint32_t spend_height,
+                   const Params& params, Amount& fee, ValidationState& state, std::vector<SigCheck>* sink) {
+  Amount in_total{0};
+  std::vector<SigCheck> local;
+  std::vector<SigCheck>& checks = sink ? *sink : local;
+  const std::size_t first_check = checks.size();
+  // On any failure, leave the caller's sink as it was.
+  struct Rollback {
+    std::vector<SigCheck>& checks;
+    std::size_t size;
+    bool armed = true;
+    ~Rollback() {
+      if (armed) checks.resize(size);
+    }
+  } rollback{checks, first_check};
+  for (std::size_t i = 0; i < tx.inputs().size(); ++i) {
+    const Coin* coin = i < coins.size() ? coins[i] : nullptr;
+    if (coin == nullptr) return state.Invalid(Reason::kTxMissingInputs, "input " + std::to_string(i));
+    if (coin->coinbase && spend_height - coin->height < params.coinbase_maturity)
+      return state.Invalid(Reason::kTxPrematureCoinbaseSpend,
+                           "coinbase of height " + std::to_string(coin->height) + " spent at " +
+                               std::to_string(spend_height));
+    auto sum = CheckedAdd(in_total, coin->out.amount);
+    if (!sum) return state.Invalid(Reason::kTxInputValuesOutOfRange);
+    in_total = *sum;
+    const Hash256 sighash = SignatureHash(params, tx.txid(), static_cast<std::uint32_t>(i), coin->out);
+    SpendContext ctx{spend_height, coin->height, sighash, checks};
+    if (!Satisfy(coin->out.condition, tx.inputs()[i].satisfaction, ctx, state)) {
+      state.Invalid(state.reason(), "input " + std::to_string(i) + (state.detail().empty() ? "" : ": ") +
+                                        state.detail());
+      return false;
+    }
+  }
+  Amount out_total{0};
+  for (const auto& out : tx.outputs()) {
+    auto sum = CheckedAdd(out_total, out.amount);
+    if (!sum) return state.Invalid(Reason::kTxOutputTotalTooLarge);
+    out_total = *sum;
+  }
+  auto diff = CheckedSub(in_total, out_total);
+  if (!diff) return state.Invalid(Reason::kTxInBelowOut);
+  if (sink == nullptr) {
+    for (const auto& c : local)
+      if (!c.Verify()) return state.Invalid(Reason::kTxBadSignature);
+  }
+  fee = *diff;
+  rollback.armed = false;
+  return true;
+}
+
+}  // namespace wattline::consensus

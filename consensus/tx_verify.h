@@ -1,0 +1,51 @@
+// Transaction checks against the coins it spends: existence (by the caller), maturity,
+// amounts, time locks, and signatures (docs/chain-rules.md, "Spending").
+//
+// Signature checks are collected as SigCheck items so that a block's checks can run in
+// parallel (ledger/check_queue.h); pass no sink to run them inline.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "consensus/params.h"
+#include "consensus/transaction.h"
+#include "consensus/validation.h"
+
+namespace wattline::consensus {
+
+/** An unspent output as the chain holds it. */
+struct Coin {
+  TxOut out;
+  std::uint32_t height = 0;  //!< height of the block that created it
+  bool coinbase = false;
+  friend bool operator==(const Coin&, const Coin&) = default;
+};
+
+/** One BIP340 verification, owned by value so it can run on any thread. */
+struct SigCheck {
+  XOnlyPubKey key;
+  Hash256 msg;
+  Signature sig;
+  bool Verify() const { return crypto::Verify(key, msg, sig); }
+};
+
+/**
+ * The message input `index` of tx signs:
+ * TaggedHash("wattline/sighash", magic || txid || u32 index || u64 amount || condition).
+ * It covers every input and output (through the txid), the amount and condition of the coin
+ * being spent, and the network magic, so a signature does not replay on another network.
+ */
+Hash256 SignatureHash(const Params& params, const Hash256& txid, std::uint32_t index, const TxOut& spent);
+
+/**
+ * Checks a transaction that passed CheckTransaction, spending `coins` (coins[i] is the coin of
+ * input i, found by the caller), in a block at `spend_height`. On success sets fee. Signature
+ * checks go to `sink` when given (the caller must then run them all), or are run here.
+ */
+bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, std::uint32_t spend_height,
+                   const Params& params, Amount& fee, ValidationState& state,
+                   std::vector<SigCheck>* sink = nullptr);
+
+}  // namespace wattline::consensus
