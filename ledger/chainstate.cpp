@@ -1,0 +1,503 @@
+#include "ledger/chainstate.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "consensus/tx_check.h"
+#include "ledger/keys.h"
+
+namespace wattline::ledger {
+
+using consensus::Block;
+using consensus::Reason;
+using consensus::ValidationState;
+
+namespace {
+
+leveldb::Slice AsSlice(const consensus::Bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+leveldb::Slice AsSlice(const crypto::Hash256& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
+consensus::ByteSpan AsSpan(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::optional<crypto::Hash256> ReadHashRecord(const Database& db, char key) {
+  auto v = db.Get(keys::Single(key));
+  if (!v) return std::nullopt;
+  if (v->size() != 32) throw StorageError(std::string("corrupt record '") + key + "'");
+  return crypto::Hash256::FromBytes(AsSpan(*v));
+}
+
+}  // namespace
+
+Chainstate::Chainstate(const consensus::Params& params, ChainstateOptions options)
+    : m_params(params), m_options(std::move(options)) {}
+
+Chainstate::~Chainstate() {
+  try {
+    std::lock_guard lock(m_mutex);
+    if (m_coins && !m_chain.empty()) m_coins->Flush(m_chain.back()->hash);
+  } catch (const std::exception&) {
+    // The disk failed: what was flushed before is consistent and replay covers the rest.
+  }
+}
+
+Status Chainstate::Open(const consensus::Params& params, ChainstateOptions options, std::unique_ptr<Chainstate>& out) {
+  auto cs = std::unique_ptr<Chainstate>(new Chainstate(params, std::move(options)));
+  Status s = Database::Open(cs->m_options.dir, cs->m_options.db_cache_bytes, cs->m_db);
+  if (!s.ok()) return s;
+  try {
+    std::lock_guard lock(cs->m_mutex);
+    s = cs->Load();
+  } catch (const StorageError& e) {
+    return Status::Corruption(e.what());
+  }
+  if (!s.ok()) return s;
+  out = std::move(cs);
+  return Status::Ok();
+}
+
+Status Chainstate::Load() {
+  m_coins_db = std::make_unique<CoinsDB>(*m_db);
+  m_coins = std::make_unique<CoinsCache>(m_coins_db.get());
+
+  auto magic = m_db->Get(keys::Single(keys::kNetwork));
+  if (magic) {
+    if (magic->size() != 4 || std::memcmp(magic->data(), m_params.magic.data(), 4) != 0) {
+      std::string owner = "another network";
+      for (auto n : {consensus::Network::kMain, consensus::Network::kTestnet, consensus::Network::kDevnet,
+                     consensus::Network::kRegtest})
+        if (magic->size() == 4 && std::memcmp(magic->data(), consensus::GetParams(n).magic.data(), 4) == 0)
+          owner = "network '" + std::string(consensus::NetworkName(n)) + "'";
+      return Status::WrongNetwork(m_options.dir.string() + " holds a chainstate of " + owner + ", not '" +
+                                  m_params.name + "'");
+    }
+  }
+
+  // Load every index record, then link parents and derive work in height order.
+  std::vector<std::unique_ptr<BlockIndex>> loaded;
+  m_db->ForEachWithPrefix(keys::Single(keys::kBlockIndex), [&](std::string_view key, std::string_view value) {
+    auto index = std::make_unique<BlockIndex>();
+    if (key.size() != 33 ||
+        !DecodeBlockIndex({reinterpret_cast<const std::uint8_t*>(value.data()), value.size()}, *index))
+      throw StorageError("corrupt block index record");
+    index->hash = crypto::Hash256::FromBytes({reinterpret_cast<const std::uint8_t*>(key.data() + 1), 32});
+    loaded.push_back(std::move(index));
+    return true;
+  });
+  if (loaded.empty()) {
+    if (magic) return Status::Corruption("chainstate has a network record but no blocks");
+    InitGenesis();
+    return Status::Ok();
+  }
+  if (!magic) return Status::Corruption("chainstate has blocks but no network record");
+
+  std::sort(loaded.begin(), loaded.end(), [](const auto& a, const auto& b) {
+    return a->height != b->height ? a->height < b->height : a->sequence < b->sequence;
+  });
+  for (auto& up : loaded) {
+    BlockIndex* index = up.get();
+    m_index.emplace(index->hash, std::move(up));
+  }
+  for (auto& [hash, up] : m_index) {
+    BlockIndex* index = up.get();
+    if (index->height == 0) {
+      if (hash != m_params.genesis_hash) return Status::Corruption("unexpected genesis block in the index");
+      continue;
+    }
+    index->prev = Find(index->header.prev_hash);
+    if (!index->prev || index->prev->height + 1 != index->height)
+      return Status::Corruption("block index entry " + hash.ToHex() + " has no parent");
+  }
+  m_all.clear();
+  for (auto& [hash, up] : m_index) m_all.push_back(up.get());
+  std::sort(m_all.begin(), m_all.end(), [](const BlockIndex* a, const BlockIndex* b) {
+    return a->height != b->height ? a->height < b->height : a->sequence < b->sequence;
+  });
+  for (BlockIndex* index : m_all) {
+    index->chain_work = (index->prev ? index->prev->chain_work : uint256(0)) + consensus::BlockWork(index->header.bits);
+    index->chain_has_data = index->HaveData() && (!index->prev || index->prev->chain_has_data);
+    if (index->HaveData() && index->prev && !index->prev->chain_has_data) m_unlinked.emplace(index->prev, index);
+    m_next_sequence = std::max(m_next_sequence, index->sequence + 1);
+  }
+
+  auto tip_hash = ReadHashRecord(*m_db, keys::kTip);
+  auto coins_hash = m_coins_db->BestBlock();
+  if (!tip_hash || !coins_hash) return Status::Corruption("chainstate has no tip record");
+  BlockIndex* tip = Find(*tip_hash);
+  BlockIndex* coins_tip = Find(*coins_hash);
+  if (!tip || !coins_tip || !tip->chain_has_data) return Status::Corruption("chainstate tip is not in the index");
+
+  m_chain.assign(tip->height + 1, nullptr);
+  for (BlockIndex* p = tip; p; p = p->prev) m_chain[p->height] = p;
+  if (coins_tip != tip) Replay(coins_tip);
+  RebuildCandidates();
+  ActivateBestChain(nullptr);
+  return Status::Ok();
+}
+
+void Chainstate::InitGenesis() {
+  const Block& genesis = m_params.genesis;
+  BlockIndex* index = AddIndex(genesis.header, nullptr, kHaveData | kConnected,
+                               static_cast<std::uint32_t>(genesis.txs.size()));
+  index->chain_has_data = true;
+  leveldb::WriteBatch batch;
+  batch.Put(keys::Single(keys::kNetwork),
+            leveldb::Slice(reinterpret_cast<const char*>(m_params.magic.data()), m_params.magic.size()));
+  batch.Put(keys::WithHash(keys::kBlock, index->hash), AsSlice(consensus::EncodeBlock(genesis)));
+  batch.Put(keys::WithHash(keys::kUndo, index->hash), AsSlice(EncodeUndo({})));
+  WriteIndex(index, batch);
+  batch.Put(keys::Single(keys::kTip), AsSlice(index->hash));
+  batch.Put(keys::Single(keys::kCoinsTip), AsSlice(index->hash));
+  m_db->Write(batch, /*sync=*/true);
+  m_chain = {index};
+  m_candidates.insert(index);
+}
+
+// The coin set on disk matches `coins_tip`, the last flush; the tip record matches m_chain.
+// Walk the coins from one to the other: undo back to the fork, then connect forward again.
+void Chainstate::Replay(BlockIndex* coins_tip) {
+  const BlockIndex* fork = FindFork(coins_tip, m_chain.back());
+  if (!fork) throw StorageError("coins tip and chain tip share no ancestor");
+  std::vector<BlockIndex*> saved_chain = m_chain;
+  // Disconnect along the coins' own branch.
+  m_chain.assign(coins_tip->height + 1, nullptr);
+  for (BlockIndex* p = coins_tip; p; p = p->prev) m_chain[p->height] = p;
+  while (m_chain.back() != fork) DisconnectTip();
+  for (std::size_t h = fork->height + 1; h < saved_chain.size(); ++h) {
+    Block block;
+    if (!ReadBlockLocked(*saved_chain[h], block)) throw StorageError("replay: block data missing");
+    ValidationState state;
+    if (!ConnectTip(saved_chain[h], block, state, /*write_tip=*/false))
+      throw StorageError("replay: a block connected before fails now: " + state.ToString());
+  }
+  m_coins->Flush(m_chain.back()->hash);
+}
+
+BlockIndex* Chainstate::Find(const crypto::Hash256& hash) const {
+  auto it = m_index.find(hash);
+  return it == m_index.end() ? nullptr : it->second.get();
+}
+
+BlockIndex* Chainstate::AddIndex(const consensus::BlockHeader& header, BlockIndex* prev, std::uint32_t status,
+                                 std::uint32_t tx_count) {
+  auto up = std::make_unique<BlockIndex>();
+  BlockIndex* index = up.get();
+  index->hash = header.Hash();
+  index->header = header;
+  index->prev = prev;
+  index->height = prev ? prev->height + 1 : 0;
+  index->status = status;
+  index->tx_count = tx_count;
+  index->sequence = m_next_sequence++;
+  index->chain_work = (prev ? prev->chain_work : uint256(0)) + consensus::BlockWork(header.bits);
+  m_index.emplace(index->hash, std::move(up));
+  m_all.push_back(index);
+  return index;
+}
+
+void Chainstate::WriteIndex(BlockIndex* index, leveldb::WriteBatch& batch) {
+  batch.Put(keys::WithHash(keys::kBlockIndex, index->hash), AsSlice(EncodeBlockIndex(*index)));
+}
+
+void Chainstate::StoreFailed(const Block& block, BlockIndex* prev, std::uint32_t status) {
+  BlockIndex* index = AddIndex(block.header, prev, status, static_cast<std::uint32_t>(block.txs.size()));
+  leveldb::WriteBatch batch;
+  WriteIndex(index, batch);
+  m_db->Write(batch, /*sync=*/true);
+}
+
+void Chainstate::LinkData(BlockIndex* index) {
+  if (index->prev && !index->prev->chain_has_data) {
+    m_unlinked.emplace(index->prev, index);
+    return;
+  }
+  std::vector<BlockIndex*> queue{index};
+  while (!queue.empty()) {
+    BlockIndex* b = queue.back();
+    queue.pop_back();
+    b->chain_has_data = true;
+    if (!b->IsFailed()) m_candidates.insert(b);
+    auto [first, last] = m_unlinked.equal_range(b);
+    for (auto it = first; it != last; ++it) queue.push_back(it->second);
+    m_unlinked.erase(first, last);
+  }
+}
+
+void Chainstate::MarkInvalid(BlockIndex* failed) {
+  leveldb::WriteBatch batch;
+  failed->status |= kFailed;
+  WriteIndex(failed, batch);
+  // m_all lists parents before children: one pass marks every descendant.
+  for (BlockIndex* b : m_all) {
+    if (b->prev && b->prev->IsFailed() && !b->IsFailed()) {
+      b->status |= kFailedChild;
+      WriteIndex(b, batch);
+    }
+  }
+  m_db->Write(batch, /*sync=*/true);
+  RebuildCandidates();
+}
+
+void Chainstate::RebuildCandidates() {
+  m_candidates.clear();
+  const uint256& tip_work = m_chain.back()->chain_work;
+  for (BlockIndex* b : m_all)
+    if (b->chain_has_data && !b->IsFailed() && b->chain_work >= tip_work) m_candidates.insert(b);
+  m_candidates.insert(m_chain.back());
+}
+
+consensus::HeaderContext Chainstate::ContextFor(const BlockIndex& prev, std::int64_t now) const {
+  consensus::HeaderContext ctx;
+  ctx.height = prev.height + 1;
+  ctx.now = now;
+  ctx.expected_bits = prev.header.bits;
+  if (consensus::IsRetargetHeight(m_params, ctx.height)) {
+    const BlockIndex* start = prev.Ancestor(consensus::RetargetWindowStart(m_params, ctx.height));
+    ctx.expected_bits = consensus::NextBits(m_params, ctx.height, prev.header.bits, start->header.time, prev.header.time);
+  }
+  std::vector<std::uint64_t> times;
+  const BlockIndex* p = &prev;
+  for (std::uint32_t i = 0; i < m_params.median_time_span && p; ++i, p = p->prev) times.push_back(p->header.time);
+  ctx.median_time_past = consensus::MedianTime(std::move(times));
+  return ctx;
+}
+
+bool Chainstate::ProcessBlock(const Block& block, std::int64_t now, ValidationState& state) {
+  std::lock_guard lock(m_mutex);
+  const crypto::Hash256 hash = block.Hash();
+  if (BlockIndex* known = Find(hash)) {
+    if (known->IsFailed()) return state.Invalid(Reason::kBlockCachedInvalid, hash.ToHex());
+    if (known->HaveData()) return true;
+  }
+  // Proof of work first: nothing is stored for a header that did not pay for it.
+  if (!consensus::CheckBlockHeader(block.header, m_params, state)) return false;
+  BlockIndex* prev = Find(block.header.prev_hash);
+  if (!prev) return state.Invalid(Reason::kBlockPrevMissing, block.header.prev_hash.ToHex());
+  if (prev->IsFailed()) {
+    StoreFailed(block, prev, kFailedChild);
+    return state.Invalid(Reason::kBlockPrevInvalid, block.header.prev_hash.ToHex());
+  }
+  const bool header_ok = consensus::ContextualCheckHeader(block.header, ContextFor(*prev, now), m_params, state);
+  if (header_ok && consensus::CheckBlock(block, m_params, state) &&
+      consensus::CheckCoinbaseHeight(block, prev->height + 1, state)) {
+    BlockIndex* index = AddIndex(block.header, prev, kHaveData, static_cast<std::uint32_t>(block.txs.size()));
+    leveldb::WriteBatch batch;
+    batch.Put(keys::WithHash(keys::kBlock, hash), AsSlice(consensus::EncodeBlock(block)));
+    WriteIndex(index, batch);
+    m_db->Write(batch, /*sync=*/true);
+    LinkData(index);
+    m_connect_failures.clear();
+    ActivateBestChain(&block);
+    if (index->IsFailed()) {
+      auto it = m_connect_failures.find(hash);
+      if (it != m_connect_failures.end()) {
+        state = it->second;
+      } else {
+        state.Invalid(Reason::kBlockPrevInvalid, "an ancestor failed to connect");
+      }
+      m_connect_failures.clear();
+      return false;
+    }
+    m_connect_failures.clear();
+    return true;
+  }
+  // Remember only what is invalid forever; malformed or premature blocks may come back right.
+  if (state.category() == consensus::Category::kInvalid) StoreFailed(block, prev, kFailed);
+  return false;
+}
+
+void Chainstate::ActivateBestChain(const Block* hint) {
+  for (;;) {
+    BlockIndex* tip = m_chain.back();
+    if (m_candidates.empty()) return;
+    BlockIndex* best = *m_candidates.begin();
+    if (best == tip || best->chain_work <= tip->chain_work) break;
+    const BlockIndex* fork = FindFork(tip, best);
+    while (m_chain.back() != fork) DisconnectTip();
+    std::vector<BlockIndex*> path;
+    for (BlockIndex* p = best; p != fork; p = p->prev) path.push_back(p);
+    bool failed = false;
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      Block loaded;
+      const Block* block = (hint && (*it)->hash == hint->Hash()) ? hint : nullptr;
+      if (!block) {
+        if (!ReadBlockLocked(**it, loaded)) throw StorageError("block data missing for " + (*it)->hash.ToHex());
+        block = &loaded;
+      }
+      ValidationState state;
+      if (!ConnectTip(*it, *block, state, /*write_tip=*/true)) {
+        m_connect_failures[(*it)->hash] = state;
+        MarkInvalid(*it);
+        failed = true;
+        break;
+      }
+    }
+    if (!failed) {
+      // Blocks with less work than the new tip can no longer win.
+      for (auto it = m_candidates.begin(); it != m_candidates.end();) {
+        if ((*it)->chain_work < m_chain.back()->chain_work)
+          it = m_candidates.erase(it);
+        else
+          ++it;
+      }
+    }
+  }
+  MaybeFlush();
+}
+
+bool Chainstate::ConnectBlock(const BlockIndex& index, const Block& block, BlockUndo& undo, ValidationState& state) {
+  CoinsCache view(m_coins.get());
+  const std::uint32_t height = index.height;
+  std::vector<consensus::SigCheck> checks;
+  std::vector<std::size_t> check_tx;  // which transaction each check belongs to
+  std::vector<const Coin*> spent;
+  consensus::Amount fees{0};
+  for (std::size_t t = 0; t < block.txs.size(); ++t) {
+    const consensus::Transaction& tx = *block.txs[t];
+    if (!tx.IsCoinbase()) {
+      spent.clear();
+      for (const auto& in : tx.inputs()) spent.push_back(view.AccessCoin(in.prevout));
+      consensus::Amount fee;
+      ValidationState tx_state;
+      if (!consensus::CheckTxInputs(tx, spent, height, m_params, fee, tx_state, &checks))
+        return state.Invalid(Reason::kBlockInvalidTx, tx_state.ToString() + " in tx " + tx.txid().ToHex());
+      check_tx.resize(checks.size(), t);
+      auto sum = consensus::CheckedAdd(fees, fee);
+      if (!sum) return state.Invalid(Reason::kBlockInvalidTx, "bad-txns-accumulated-fee-outofrange");
+      fees = *sum;
+      for (const auto& in : tx.inputs()) undo.spent.push_back(*view.SpendCoin(in.prevout));
+    }
+    for (std::uint32_t i = 0; i < tx.outputs().size(); ++i)
+      view.AddCoin({tx.txid(), i}, Coin{tx.outputs()[i], height, tx.IsCoinbase()});
+  }
+  consensus::Amount claimed{0};
+  for (const auto& out : block.txs[0]->outputs()) claimed = *consensus::CheckedAdd(claimed, out.amount);
+  auto allowed = consensus::CheckedAdd(consensus::BlockSubsidy(height, m_params), fees);
+  if (!allowed || claimed > *allowed)
+    return state.Invalid(Reason::kBlockCoinbaseAmount, "claims " + std::to_string(claimed.units) + ", allowed " +
+                                                           std::to_string(allowed ? allowed->units : 0));
+  std::optional<std::size_t> bad;
+  if (m_options.check_queue) {
+    bad = m_options.check_queue->RunAll(checks);
+  } else {
+    for (std::size_t i = 0; i < checks.size() && !bad; ++i)
+      if (!checks[i].Verify()) bad = i;
+  }
+  if (bad)
+    return state.Invalid(Reason::kBlockInvalidTx,
+                         "bad-txns-signature in tx " + block.txs[check_tx[*bad]]->txid().ToHex());
+  view.Flush(index.hash);
+  return true;
+}
+
+bool Chainstate::ConnectTip(BlockIndex* index, const Block& block, ValidationState& state, bool write_tip) {
+  BlockUndo undo;
+  if (!ConnectBlock(*index, block, undo, state)) return false;
+  leveldb::WriteBatch batch;
+  batch.Put(keys::WithHash(keys::kUndo, index->hash), AsSlice(EncodeUndo(undo)));
+  index->status |= kConnected;
+  WriteIndex(index, batch);
+  if (write_tip) batch.Put(keys::Single(keys::kTip), AsSlice(index->hash));
+  m_db->Write(batch, /*sync=*/true);
+  m_chain.push_back(index);
+  if (m_options.notifications) m_options.notifications->BlockConnected(block, *index);
+  MaybeFlush();
+  return true;
+}
+
+// The tip record is not rewritten here: until the next connect, a crash returns to the old
+// tip, which is a state this node did report.
+void Chainstate::DisconnectTip() {
+  BlockIndex* index = m_chain.back();
+  if (!index->prev) throw StorageError("cannot disconnect the genesis block");
+  Block block;
+  if (!ReadBlockLocked(*index, block)) throw StorageError("disconnect: block data missing");
+  auto undo_bytes = m_db->Get(keys::WithHash(keys::kUndo, index->hash));
+  BlockUndo undo;
+  if (!undo_bytes || DecodeUndo(AsSpan(*undo_bytes), undo) != consensus::DecodeError::kOk)
+    throw StorageError("disconnect: undo data missing or corrupt for " + index->hash.ToHex());
+  CoinsCache view(m_coins.get());
+  std::size_t next_undo = undo.spent.size();
+  for (auto tx_it = block.txs.rbegin(); tx_it != block.txs.rend(); ++tx_it) {
+    const consensus::Transaction& tx = **tx_it;
+    for (std::uint32_t i = 0; i < tx.outputs().size(); ++i)
+      if (!view.SpendCoin({tx.txid(), i})) throw StorageError("disconnect: an output of the block is not unspent");
+    if (tx.IsCoinbase()) continue;
+    for (auto in = tx.inputs().rbegin(); in != tx.inputs().rend(); ++in) {
+      if (next_undo == 0) throw StorageError("disconnect: undo data too short");
+      view.AddCoin(in->prevout, undo.spent[--next_undo]);
+    }
+  }
+  if (next_undo != 0) throw StorageError("disconnect: undo data too long");
+  view.Flush(index->prev->hash);
+  m_chain.pop_back();
+  if (m_options.notifications) m_options.notifications->BlockDisconnected(block, *index);
+}
+
+void Chainstate::MaybeFlush() {
+  if (m_coins->MemoryUsage() > m_options.coins_cache_bytes) m_coins->Flush(m_chain.back()->hash);
+}
+
+bool Chainstate::ReadBlockLocked(const BlockIndex& index, Block& block) const {
+  if (!index.HaveData()) return false;
+  auto bytes = m_db->Get(keys::WithHash(keys::kBlock, index.hash));
+  if (!bytes) return false;
+  if (consensus::DecodeBlock(AsSpan(*bytes), block) != consensus::DecodeError::kOk || block.Hash() != index.hash)
+    throw StorageError("corrupt stored block " + index.hash.ToHex());
+  return true;
+}
+
+bool Chainstate::ReadBlock(const BlockIndex& index, Block& block) const {
+  std::lock_guard lock(m_mutex);
+  return ReadBlockLocked(index, block);
+}
+
+const BlockIndex* Chainstate::Tip() const {
+  std::lock_guard lock(m_mutex);
+  return m_chain.back();
+}
+
+std::uint32_t Chainstate::Height() const {
+  std::lock_guard lock(m_mutex);
+  return m_chain.back()->height;
+}
+
+const BlockIndex* Chainstate::LookupBlockIndex(const crypto::Hash256& hash) const {
+  std::lock_guard lock(m_mutex);
+  return Find(hash);
+}
+
+const BlockIndex* Chainstate::ActiveAt(std::uint32_t height) const {
+  std::lock_guard lock(m_mutex);
+  return height < m_chain.size() ? m_chain[height] : nullptr;
+}
+
+bool Chainstate::IsActive(const BlockIndex* index) const {
+  std::lock_guard lock(m_mutex);
+  return index && index->height < m_chain.size() && m_chain[index->height] == index;
+}
+
+std::optional<Coin> Chainstate::GetCoin(const OutPoint& op) const {
+  std::lock_guard lock(m_mutex);
+  return m_coins->GetCoin(op);
+}
+
+void Chainstate::Flush() {
+  std::lock_guard lock(m_mutex);
+  m_coins->Flush(m_chain.back()->hash);
+}
+
+void Chainstate::ForEachCoin(const std::function<void(const OutPoint&, const Coin&)>& fn) {
+  std::lock_guard lock(m_mutex);
+  m_coins->Flush(m_chain.back()->hash);
+  m_coins_db->ForEach(fn);
+}
+
+std::size_t Chainstate::CoinsCacheUsage() const {
+  std::lock_guard lock(m_mutex);
+  return m_coins->MemoryUsage();
+}
+
+}  // namespace wattline::ledger

@@ -1,0 +1,152 @@
+// The chainstate: the block index, the stored blocks, the UTXO set and the active chain, kept
+// in one LevelDB database, always following the valid chain with the most work.
+//
+// Durability (docs/chain-rules.md, "Durability"): a block is stored (synced) before it is
+// connected; connecting writes its undo data and the new tip ('T') in one synced batch before
+// ProcessBlock returns, so a block reported as connected survives kill -9 and power loss.
+// Coin changes stay in a write-back cache bounded by ChainstateOptions::coins_cache_bytes and
+// reach the disk in one atomic batch that also records the block they lead to ('C'). On open,
+// the chainstate replays from 'C' to 'T' (disconnecting with undo data, connecting with stored
+// blocks), so a crash at any instant needs no repair.
+//
+// Thread-safety: every public method takes the chainstate's lock. BlockIndex pointers stay
+// valid for the chainstate's lifetime; read their mutable fields (status) under no lock only
+// from the thread that calls ProcessBlock.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "consensus/block_check.h"
+#include "consensus/params.h"
+#include "consensus/validation.h"
+#include "ledger/block_index.h"
+#include "ledger/check_queue.h"
+#include "ledger/coins.h"
+#include "ledger/database.h"
+#include "ledger/status.h"
+#include "ledger/undo.h"
+
+namespace wattline::ledger {
+
+/** Events for the layers above (mempool, wallet, notifications to clients). Called under the lock. */
+class Notifications {
+ public:
+  virtual ~Notifications() = default;
+  virtual void BlockConnected(const consensus::Block& /*block*/, const BlockIndex& /*index*/) {}
+  virtual void BlockDisconnected(const consensus::Block& /*block*/, const BlockIndex& /*index*/) {}
+};
+
+struct ChainstateOptions {
+  /** The datadir's chainstate folder; created if missing. */
+  std::filesystem::path dir;
+  /** Bound on the coin cache; past it the cache is flushed to disk. */
+  std::size_t coins_cache_bytes = 64u << 20;
+  /** LevelDB's own block cache. */
+  std::size_t db_cache_bytes = 8u << 20;
+  /** Runs signature checks on every core; nullptr runs them on the calling thread. Not owned. */
+  CheckQueue* check_queue = nullptr;
+  Notifications* notifications = nullptr;
+};
+
+class Chainstate {
+ public:
+  /**
+   * Opens the chainstate in options.dir for these parameters, creating it with the genesis
+   * block when new. Fails with kWrongNetwork when the folder belongs to another network, and
+   * kCorruption when its records are inconsistent.
+   */
+  static Status Open(const consensus::Params& params, ChainstateOptions options, std::unique_ptr<Chainstate>& out);
+  /** Flushes the coin cache. */
+  ~Chainstate();
+
+  /**
+   * Validates and stores a block, then moves to the valid chain with the most work
+   * (reorganising at any depth). `now` is the local clock in Unix seconds.
+   *
+   * Returns true when the block is valid as far as known (stored; connected if its chain has
+   * the most work) or already stored. Returns false with the reason in `state` when it is not:
+   * Category kInvalid (remembered: the hash is refused from now on, with its descendants),
+   * kMalformed (not stored, not remembered), kMissingPrev, kPremature, kKnownInvalid.
+   * Throws StorageError when the disk fails.
+   */
+  bool ProcessBlock(const consensus::Block& block, std::int64_t now, consensus::ValidationState& state);
+
+  const BlockIndex* Tip() const;
+  std::uint32_t Height() const;
+  const BlockIndex* LookupBlockIndex(const crypto::Hash256& hash) const;
+  /** The active chain's block at height, or nullptr. */
+  const BlockIndex* ActiveAt(std::uint32_t height) const;
+  bool IsActive(const BlockIndex* index) const;
+
+  /** The context a block extending `prev` is checked against (for miners and tests). */
+  consensus::HeaderContext ContextFor(const BlockIndex& prev, std::int64_t now) const;
+
+  std::optional<Coin> GetCoin(const OutPoint& op) const;
+  /** Reads a stored block; false when its data is not stored. */
+  bool ReadBlock(const BlockIndex& index, consensus::Block& block) const;
+
+  /** Writes the coin cache to disk (one atomic batch). */
+  void Flush();
+  /** Flushes, then calls fn for every unspent coin in key order. */
+  void ForEachCoin(const std::function<void(const OutPoint&, const Coin&)>& fn);
+
+  std::size_t CoinsCacheUsage() const;
+  const consensus::Params& params() const { return m_params; }
+
+ private:
+  Chainstate(const consensus::Params& params, ChainstateOptions options);
+  Status Load();
+  void InitGenesis();
+  void Replay(BlockIndex* coins_tip);
+
+  BlockIndex* Find(const crypto::Hash256& hash) const;
+  BlockIndex* AddIndex(const consensus::BlockHeader& header, BlockIndex* prev, std::uint32_t status,
+                       std::uint32_t tx_count);
+  void WriteIndex(BlockIndex* index, leveldb::WriteBatch& batch);
+  void StoreFailed(const consensus::Block& block, BlockIndex* prev, std::uint32_t status);
+  void LinkData(BlockIndex* index);
+  void MarkInvalid(BlockIndex* index);
+  void RebuildCandidates();
+
+  void ActivateBestChain(const consensus::Block* hint);
+  bool ConnectTip(BlockIndex* index, const consensus::Block& block, consensus::ValidationState& state,
+                  bool write_tip);
+  bool ConnectBlock(const BlockIndex& index, const consensus::Block& block, BlockUndo& undo,
+                    consensus::ValidationState& state);
+  void DisconnectTip();
+  void MaybeFlush();
+  bool ReadBlockLocked(const BlockIndex& index, consensus::Block& block) const;
+
+  struct MoreWork {
+    bool operator()(const BlockIndex* a, const BlockIndex* b) const {
+      if (a->chain_work != b->chain_work) return a->chain_work > b->chain_work;
+      return a->sequence < b->sequence;
+    }
+  };
+
+  const consensus::Params& m_params;
+  ChainstateOptions m_options;
+  mutable std::mutex m_mutex;
+  std::unique_ptr<Database> m_db;
+  std::unique_ptr<CoinsDB> m_coins_db;
+  std::unique_ptr<CoinsCache> m_coins;
+
+  std::unordered_map<crypto::Hash256, std::unique_ptr<BlockIndex>> m_index;
+  std::vector<BlockIndex*> m_all;                   //!< parents before children
+  std::vector<BlockIndex*> m_chain;                 //!< the active chain by height
+  std::set<BlockIndex*, MoreWork> m_candidates;     //!< stored, all ancestors stored, not failed
+  std::multimap<BlockIndex*, BlockIndex*> m_unlinked;  //!< stored blocks waiting for an ancestor's data
+  std::map<crypto::Hash256, consensus::ValidationState> m_connect_failures;  //!< of the current call
+  std::uint64_t m_next_sequence = 1;
+};
+
+}  // namespace wattline::ledger
