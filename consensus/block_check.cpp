@@ -26,8 +26,10 @@ bool ContextualCheckHeader(const BlockHeader& header, const HeaderContext& ctx, 
   return true;
 }
 
-bool CheckBlock(const Block& block, const Params& params, ValidationState& state) {
-  if (!CheckBlockHeader(block.header, params, state)) return false;
+bool CheckBlock(const Block& block, const Params& params, ValidationState& state, bool check_pow) {
+  if (check_pow && !CheckBlockHeader(block.header, params, state)) return false;
+  if (!check_pow && block.header.version != kBlockVersion)
+    return state.Invalid(Reason::kBlockBadVersion, "version " + std::to_string(block.header.version));
   if (BlockMerkleRoot(block) != block.header.merkle_root) return state.Invalid(Reason::kBlockBadMerkleRoot);
   if (block.txs.empty() || !block.txs[0]->IsCoinbase()) return state.Invalid(Reason::kBlockNoCoinbase);
   std::size_t size = kHeaderSize + 9;

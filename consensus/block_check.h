@@ -37,9 +37,9 @@ bool ContextualCheckHeader(const BlockHeader& header, const HeaderContext& ctx, 
  * Everything about a block that needs neither the chain nor the UTXO set: the header, the
  * merkle root (a mismatch is Malformed: the transactions were tampered with, the header may
  * be fine), exactly one coinbase and first, no repeated transaction, every transaction's
- * context-free checks.
+ * context-free checks. check_pow = false skips the proof of work (for block templates).
  */
-bool CheckBlock(const Block& block, const Params& params, ValidationState& state);
+bool CheckBlock(const Block& block, const Params& params, ValidationState& state, bool check_pow = true);
 
 /** The coinbase states the block's height. */
 bool CheckCoinbaseHeight(const Block& block, std::uint32_t height, ValidationState& state);

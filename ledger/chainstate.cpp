@@ -308,6 +308,17 @@ bool Chainstate::ProcessBlock(const Block& block, std::int64_t now, ValidationSt
   return false;
 }
 
+bool Chainstate::TestBlockValidity(const Block& block, std::int64_t now, bool check_pow, ValidationState& state) {
+  std::lock_guard lock(m_mutex);
+  BlockIndex* tip = m_chain.back();
+  if (block.header.prev_hash != tip->hash) return state.Invalid(Reason::kBlockPrevMissing, "does not extend the tip");
+  if (!consensus::ContextualCheckHeader(block.header, ContextFor(*tip, now), m_params, state)) return false;
+  if (!consensus::CheckBlock(block, m_params, state, check_pow)) return false;
+  if (!consensus::CheckCoinbaseHeight(block, tip->height + 1, state)) return false;
+  BlockUndo undo;
+  return ConnectBlock(tip->height + 1, block.Hash(), block, undo, state, /*apply=*/false);
+}
+
 void Chainstate::ActivateBestChain(const Block* hint) {
   for (;;) {
     BlockIndex* tip = m_chain.back();
@@ -347,9 +358,9 @@ void Chainstate::ActivateBestChain(const Block* hint) {
   MaybeFlush();
 }
 
-bool Chainstate::ConnectBlock(const BlockIndex& index, const Block& block, BlockUndo& undo, ValidationState& state) {
+bool Chainstate::ConnectBlock(std::uint32_t height, const crypto::Hash256& hash, const Block& block, BlockUndo& undo,
+                              ValidationState& state, bool apply) {
   CoinsCache view(m_coins.get());
-  const std::uint32_t height = index.height;
   std::vector<consensus::SigCheck> checks;
   std::vector<std::size_t> check_tx;  // which transaction each check belongs to
   std::vector<const Coin*> spent;
@@ -388,13 +399,13 @@ bool Chainstate::ConnectBlock(const BlockIndex& index, const Block& block, Block
   if (bad)
     return state.Invalid(Reason::kBlockInvalidTx,
                          "bad-txns-signature in tx " + block.txs[check_tx[*bad]]->txid().ToHex());
-  view.Flush(index.hash);
+  if (apply) view.Flush(hash);
   return true;
 }
 
 bool Chainstate::ConnectTip(BlockIndex* index, const Block& block, ValidationState& state, bool write_tip) {
   BlockUndo undo;
-  if (!ConnectBlock(*index, block, undo, state)) return false;
+  if (!ConnectBlock(index->height, index->hash, block, undo, state, /*apply=*/true)) return false;
   leveldb::WriteBatch batch;
   batch.Put(keys::WithHash(keys::kUndo, index->hash), AsSlice(EncodeUndo(undo)));
   index->status |= kConnected;

@@ -80,6 +80,14 @@ class Chainstate {
    */
   bool ProcessBlock(const consensus::Block& block, std::int64_t now, consensus::ValidationState& state);
 
+  /**
+   * Checks that `block` would be valid on top of the current tip, without storing or
+   * connecting it (miners check their templates with it; check_pow = false skips the proof
+   * of work). Runs every rule ProcessBlock runs, signatures included.
+   */
+  bool TestBlockValidity(const consensus::Block& block, std::int64_t now, bool check_pow,
+                         consensus::ValidationState& state);
+
   const BlockIndex* Tip() const;
   std::uint32_t Height() const;
   const BlockIndex* LookupBlockIndex(const crypto::Hash256& hash) const;
@@ -120,8 +128,9 @@ class Chainstate {
   void ActivateBestChain(const consensus::Block* hint);
   bool ConnectTip(BlockIndex* index, const consensus::Block& block, consensus::ValidationState& state,
                   bool write_tip);
-  bool ConnectBlock(const BlockIndex& index, const consensus::Block& block, BlockUndo& undo,
-                    consensus::ValidationState& state);
+  /** Checks spends and signatures at `height`; with `apply`, moves the coin cache to the block. */
+  bool ConnectBlock(std::uint32_t height, const crypto::Hash256& hash, const consensus::Block& block,
+                    BlockUndo& undo, consensus::ValidationState& state, bool apply);
   void DisconnectTip();
   void MaybeFlush();
   bool ReadBlockLocked(const BlockIndex& index, consensus::Block& block) const;

@@ -256,3 +256,28 @@ TEST_F(LedgerTest, CrashWithoutFlushIsReplayedOnOpen) {
   EXPECT_EQ(cs->Height(), 6u);
   EXPECT_EQ(ChainstateUtxo(*cs), RebuildUtxo(*cs));
 }
+
+TEST_F(LedgerTest, TestBlockValidityChecksWithoutConnecting) {
+  MineMany(static_cast<int>(params.coinbase_maturity) + 1);
+  Spend s = CoinbaseSpend(1);
+  auto good = MakeSpend(params, {s}, miner_key, {PayTo(miner, 1000)});
+  auto block = MakeBlock(*cs, *cs->Tip(), {good}, Amount{s.spent.amount.units - 1000}, miner);
+  ValidationState state;
+  EXPECT_TRUE(cs->TestBlockValidity(block, kNow, /*check_pow=*/true, state)) << state.ToString();
+  EXPECT_TRUE(cs->GetCoin(s.prevout));  // nothing applied
+  EXPECT_EQ(cs->Height(), params.coinbase_maturity + 1);
+  // Unsolved template: fine without the proof of work, refused with it (most of the time).
+  auto unsolved = block;
+  unsolved.header.nonce += 1;
+  while (consensus::CheckProofOfWork(unsolved.header.Hash(), unsolved.header.bits, params)) ++unsolved.header.nonce;
+  EXPECT_TRUE(cs->TestBlockValidity(unsolved, kNow, /*check_pow=*/false, state)) << state.ToString();
+  EXPECT_FALSE(cs->TestBlockValidity(unsolved, kNow, /*check_pow=*/true, state));
+  EXPECT_EQ(state.reason(), Reason::kBlockHighHash);
+  auto bad = MakeSpend(params, {s}, TestKey(8), {PayTo(miner, 1000)});
+  auto bad_block = MakeBlock(*cs, *cs->Tip(), {bad}, Amount{s.spent.amount.units - 1000}, miner);
+  ValidationState bad_state;
+  EXPECT_FALSE(cs->TestBlockValidity(bad_block, kNow, true, bad_state));
+  EXPECT_NE(bad_state.detail().find("bad-txns-signature"), std::string::npos);
+  // Not remembered as invalid: TestBlockValidity stores nothing.
+  EXPECT_EQ(cs->LookupBlockIndex(bad_block.Hash()), nullptr);
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Checks the include arrows of docs/architecture.md and the integer-only rule:
+#   crypto     includes no other wattline folder
+#   consensus  includes only crypto/ and consensus/
+#   ledger     includes only crypto/, consensus/ and ledger/
+#   consensus/ and ledger/ use no floating point (float, double, long double)
+# The CMake link graph is checked at configure time (cmake/Layering.cmake).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+check_includes() {
+  local dir=$1 allowed=$2
+  while IFS= read -r line; do
+    local file=${line%%:*} inc
+    inc=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$line")
+    local top=${inc%%/*}
+    if [[ " $allowed " != *" $top "* ]]; then
+      echo "layering: $file includes \"$inc\" ($dir/ may include only: $allowed)"
+      status=1
+    fi
+  done < <(grep -rn --include='*.h' --include='*.cpp' -E '^\s*#\s*include\s+"' "$dir" || true)
+}
+check_includes crypto "crypto"
+check_includes consensus "crypto consensus"
+check_includes ledger "crypto consensus ledger"
+if grep -rnE --include='*.h' --include='*.cpp' '\b(float|double)\b' consensus ledger; then
+  echo "layering: floating point in consensus/ or ledger/ (consensus arithmetic is integer-only)"
+  status=1
+fi
+if [ $status -eq 0 ]; then echo "layering: ok"; fi
+exit $status
