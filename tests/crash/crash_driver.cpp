@@ -65,7 +65,8 @@ int Run(const std::string& dir, std::uint64_t seed, std::uint64_t max_blocks) {
         consensus::Block old;
         if (cs->ReadBlock(*cs->ActiveAt(h), old)) {
           consensus::OutPoint op{old.txs[0]->txid(), 0};
-          if (auto coin = cs->GetCoin(op); coin && coin->out.condition == consensus::Condition::Key(miner)) {
+          if (auto coin = cs->GetCoin(op);
+              coin && coin->out.amount.units > 1000 && coin->out.condition == consensus::Condition::Key(miner)) {
             const std::int64_t fee = 500;
             const std::int64_t half = (coin->out.amount.units - fee) / 2;
             txs.push_back(test::MakeSpend(params, {{op, coin->out}}, key,
