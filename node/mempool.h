@@ -1,0 +1,95 @@
+// The mempool: transactions valid against the current tip, waiting for a block.
+//
+// Policy (docs/node.md, "Mempool"):
+// - Accepts only transactions that would be valid in the next block: consensus checks and
+//   every signature, spending coins of the chain or outputs of other pool transactions.
+// - Rejects a transaction that spends an outpoint another pool transaction already spends
+//   ("txn-mempool-conflict"): no replacement.
+// - Orders by fee rate (fee per 1000 bytes). The pool is bounded in bytes; past the bound
+//   the lowest-fee-rate transactions (with their descendants) are evicted, and the minimum
+//   fee rate rises above the evicted rate; it decays back (half-life 10 min) to the floor.
+// - Transactions expire after `expiry` seconds.
+// - After a reorganisation, the disconnected blocks' transactions come back; those the new
+//   chain made invalid (spent inputs, immature coinbases) leave, with their descendants.
+//
+// Thread-safe: every method takes the pool's lock. Calls into the chainstate (never the
+// other way round: the node forwards chain events with BlockConnected/BlockDisconnected).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "consensus/block.h"
+#include "consensus/validation.h"
+#include "ledger/chainstate.h"
+
+namespace wattline::node {
+
+struct MempoolOptions {
+  std::size_t max_bytes = 64u << 20;
+  /** Floor of the fee rate, in base units per 1000 bytes. */
+  std::int64_t min_fee_rate = 1000;
+  std::int64_t expiry_seconds = 14 * 24 * 3600;
+};
+
+/** Why the mempool refused a transaction: a consensus Reason, or a policy code. */
+struct MempoolReject {
+  consensus::ValidationState state;  //!< set when consensus refused it
+  std::string policy;                //!< e.g. "txn-mempool-conflict", "mempool-min-fee-not-met"
+  std::string detail;
+  bool ok() const { return state.IsValid() && policy.empty(); }
+  std::string ToString() const;
+};
+
+struct MempoolEntry {
+  consensus::TransactionRef tx;
+  consensus::Amount fee;
+  std::size_t size = 0;
+  std::int64_t time = 0;     //!< when it entered
+  std::int64_t FeeRate() const;  //!< units per 1000 bytes
+};
+
+class Mempool {
+ public:
+  Mempool(ledger::Chainstate& chainstate, MempoolOptions options);
+
+  /** Validates and adds tx. On success returns true and (when given) sets fee. */
+  bool Accept(const consensus::TransactionRef& tx, std::int64_t now, MempoolReject& reject,
+              consensus::Amount* fee = nullptr);
+
+  /** A block became the tip: drop its transactions and whatever they conflict with. */
+  void BlockConnected(const consensus::Block& block);
+  /** A block left the active chain: its transactions are candidates to return (see Reorged). */
+  void BlockDisconnected(const consensus::Block& block);
+  /** After a reorganisation's connects: re-accept the disconnected transactions, drop the invalid. */
+  void Reorged(std::int64_t now);
+  /** Drops expired transactions (and their descendants). */
+  void Expire(std::int64_t now);
+
+  /** Transactions for a block: fee-rate order, parents before children, within max_bytes. */
+  std::vector<MempoolEntry> SelectForBlock(std::size_t max_bytes) const;
+
+  std::optional<MempoolEntry> Get(const crypto::Hash256& txid) const;
+  bool Contains(const crypto::Hash256& txid) const;
+  std::size_t Count() const;
+  std::size_t Bytes() const;
+  /** Current minimum fee rate: max(floor, the rolling minimum after evictions). */
+  std::int64_t MinFeeRate(std::int64_t now) const;
+  /** Bumped on every change, so that miners know when to rebuild their templates. */
+  std::uint64_t Sequence() const;
+  std::vector<MempoolEntry> All() const;
+
+  /** Writes every entry to path (temp file, fsync, rename); Load re-accepts them. */
+  bool Save(const std::filesystem::path& path) const;
+  std::size_t Load(const std::filesystem::path& path, std::int64_t now);
+};
+
+}  // namespace wattline::node

@@ -1,0 +1,94 @@
+// The node: owns the chainstate, mempool, transaction index, miner and wallet, and is the one
+// place where chain events are forwarded between them. The gRPC layer (rpc/) and the daemon
+// (wattlined) use only this facade and the component headers it returns.
+//
+// Locking: the chainstate, mempool and wallet each have their own lock; the node never holds
+// one while calling into a component that takes another in the opposite order. Chain events
+// are collected while the chainstate works and forwarded (mempool, wallet, txindex,
+// subscribers) after it returns.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "consensus/params.h"
+#include "ledger/chainstate.h"
+#include "node/mempool.h"
+#include "node/wallet.h"
+
+namespace wattline::node {
+
+class Miner;
+class TxIndex;
+
+struct NodeOptions {
+  std::filesystem::path datadir;
+  const consensus::Params* params = nullptr;
+  std::size_t coins_cache_bytes = 64u << 20;
+  MempoolOptions mempool;
+  bool persist_mempool = true;
+  /** Wallet: open `<datadir>/wallet.dat`, creating it when missing. */
+  bool wallet = true;
+  /** Passphrase for a new wallet; empty: generate one into `<datadir>/wallet.passphrase` (0600). */
+  std::string wallet_passphrase;
+  /** Unlock at start with `<datadir>/wallet.passphrase` when it exists. */
+  bool wallet_autounlock = true;
+  /** Mining at start, with this many threads (0: off). */
+  unsigned mine_threads = 0;
+  /** Payout address; empty: the wallet's default key. */
+  std::string payout_address;
+  /** Signature-check worker threads; nullopt: cores - 1. */
+  std::optional<unsigned> check_workers;
+};
+
+/** A new block on the active chain, or a transaction entering the mempool. */
+struct BlockEvent {
+  crypto::Hash256 hash;
+  std::uint32_t height = 0;
+  bool connected = true;  //!< false: disconnected by a reorganisation
+};
+
+class Node {
+ public:
+  /** Opens everything in options.datadir. On failure returns nullptr with a one-line error. */
+  static std::unique_ptr<Node> Start(NodeOptions options, std::string& error);
+  /** Stops the miner, saves the mempool, flushes the chainstate. Idempotent. */
+  void Stop();
+  ~Node();
+
+  const consensus::Params& params() const;
+  ledger::Chainstate& chainstate();
+  Mempool& mempool();
+  /** nullptr when the wallet is disabled. */
+  Wallet* wallet();
+  Miner& miner();
+  TxIndex& txindex();
+
+  /** Validates and stores a block; forwards the chain events. */
+  bool SubmitBlock(const consensus::Block& block, consensus::ValidationState& state);
+  /** Mempool acceptance; forwards to the wallet and subscribers. */
+  bool SubmitTransaction(const consensus::TransactionRef& tx, MempoolReject& reject, consensus::Amount* fee = nullptr);
+
+  /** Mines n blocks now on this thread (regtest and devnet), paying to payout (or the default). */
+  bool Generate(std::uint32_t n, const std::optional<crypto::XOnlyPubKey>& payout,
+                std::vector<crypto::Hash256>& hashes, std::string& error);
+
+  using BlockListener = std::function<void(const BlockEvent&)>;
+  using TxListener = std::function<void(const consensus::TransactionRef&)>;
+  /** Listeners run on the thread that caused the event; keep them short. Returns an id. */
+  std::uint64_t SubscribeBlocks(BlockListener fn);
+  std::uint64_t SubscribeTransactions(TxListener fn);
+  void Unsubscribe(std::uint64_t id);
+
+  /** Local clock in Unix seconds (one place, so tests can reason about it). */
+  static std::int64_t Now();
+};
+
+}  // namespace wattline::node
