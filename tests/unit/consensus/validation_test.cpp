@@ -193,7 +193,8 @@ TEST(CheckTransaction, TxBadCondition) {
   for (const Condition& bad :
        {Condition::Multisig(0, {k1, k2}), Condition::Multisig(3, {k1, k2}), Condition::Multisig(1, {}),
         Condition::Multisig(1, {k1, k1}), Condition::Or(Condition::Key(k1), Condition::Multisig(2, {k2})),
-        Condition::AfterHeight(5, Condition::AfterBlocks(1, Condition::Multisig(2, {k1, k2, k1})))}) {
+        Condition::AfterHeight(5, Condition::AfterBlocks(1, Condition::Multisig(2, {k1, k2, k1}))),
+}) {
     auto tx = Payment();
     tx.outputs[0].condition = bad;
     ValidationState s;
@@ -205,6 +206,28 @@ TEST(CheckTransaction, TxBadCondition) {
                                           Condition::AfterHeight(100, Condition::Key(k1)));
   ValidationState s;
   EXPECT_TRUE(CheckTx(tx, s)) << s.ToString();
+}
+
+// Bug fix: conditions built in memory beyond the decoder's limits (more than 16 keys, nested
+// deeper than 4) passed CheckTransaction, although their encoding decodes nowhere.
+TEST(CheckTransaction, TxBadConditionBeyondDecoderLimits) {
+  std::vector<XOnlyPubKey> keys17;
+  for (std::uint8_t i = 1; i <= 17; ++i) keys17.push_back(TestPub(i));
+  const Condition k = Condition::Key(TestPub(1));
+  const Condition depth4 = Condition::Or(Condition::Or(Condition::Or(k, k), k), k);
+  const Condition depth5 = Condition::AfterHeight(1, depth4);
+  std::string why;
+  EXPECT_TRUE(CheckCondition(depth4, why)) << why;
+  EXPECT_TRUE(CheckCondition(Condition::Multisig(16, std::vector<XOnlyPubKey>(keys17.begin(), keys17.end() - 1)), why));
+  for (const Condition& bad : {Condition::Multisig(1, keys17), depth5}) {
+    auto tx = Payment();
+    tx.outputs[0].condition = bad;
+    ValidationState s;
+    EXPECT_FALSE(CheckTx(tx, s));
+    EXPECT_REASON(s, Reason::kTxBadCondition, "bad-txns-condition");
+    Condition decoded;
+    EXPECT_NE(DecodeCondition(EncodeCondition(bad), decoded), DecodeError::kOk);
+  }
 }
 
 TEST(CheckTransaction, TxRecordNotAllowed) {
@@ -568,6 +591,57 @@ TEST(CheckBlock, BlockOversize) {
   Block fits = MakeBlock(txs);
   ValidationState ok;
   EXPECT_TRUE(CheckBlock(fits, Regtest(), ok)) << ok.ToString();
+}
+
+// Bug fix: CheckBlock counted 9 bytes for the transaction count whatever its size, so a block
+// whose encoding was up to 8 bytes under kMaxBlockSize (which DecodeBlock accepts) failed as
+// bad-blk-length. The limit is on the encoding: exactly kMaxBlockSize passes, one more fails.
+TEST(CheckBlock, BlockSizeLimitIsExactlyTheEncodingSize) {
+  auto coinbase = [](std::size_t extra) {
+    auto cb = MakeCoinbase(1, Coins(50), Condition::Key(TestPub(1)));
+    cb.record = Record::Coinbase(1, Bytes(extra, 0xcc));
+    return MakeTransactionRef(cb);
+  };
+  auto spend = [](std::uint32_t i, std::size_t n_outputs) {
+    auto tx = MakeSpend(OutPoint{Filled(0x33), i}, Amount{0});
+    tx.outputs.resize(n_outputs, tx.outputs[0]);
+    return MakeTransactionRef(tx);
+  };
+  std::vector<TransactionRef> txs{coinbase(0)};
+  std::size_t size = kHeaderSize + 1 + txs[0]->size();
+  std::uint32_t i = 0;
+  while (size + spend(i, 2000)->size() < kMaxBlockSize - 2000) {
+    txs.push_back(spend(i++, 2000));
+    size += txs.back()->size();
+  }
+  // The last transaction leaves a gap of 0..96 bytes, filled by the coinbase's extra bytes.
+  std::size_t n = 2000;
+  while (size + spend(i, n)->size() > kMaxBlockSize) --n;
+  txs.push_back(spend(i, n));
+  size += txs.back()->size();
+  const std::size_t gap = kMaxBlockSize - size;
+  ASSERT_LE(gap, kMaxCoinbaseExtra);
+  ASSERT_LT(txs.size(), 128u);  // one-byte count
+
+  txs[0] = coinbase(gap);
+  Block exact = MakeBlock(txs);
+  ASSERT_EQ(EncodeBlock(exact).size(), kMaxBlockSize);
+  Block decoded;
+  EXPECT_EQ(DecodeBlock(EncodeBlock(exact), decoded), DecodeError::kOk);
+  ValidationState ok;
+  EXPECT_TRUE(CheckBlock(exact, Regtest(), ok)) << ok.ToString();
+
+  if (gap == 0) {
+    txs[txs.size() - 1] = spend(i, n + 1);  // grows by 41 bytes
+  } else {
+    txs[0] = coinbase(gap + 1);
+  }
+  Block over = MakeBlock(txs);
+  ASSERT_GT(EncodeBlock(over).size(), kMaxBlockSize);
+  EXPECT_EQ(DecodeBlock(EncodeBlock(over), decoded), DecodeError::kObjectTooLarge);
+  ValidationState s;
+  EXPECT_FALSE(CheckBlock(over, Regtest(), s));
+  EXPECT_REASON(s, Reason::kBlockOversize, "bad-blk-length");
 }
 
 TEST(CheckCoinbaseHeight, BlockCoinbaseHeight) {
