@@ -469,3 +469,38 @@ TEST(Codec, RandomBytesDecodeCanonicallyOrFail) {
     if (DecodeTransaction(b, tx) == DecodeError::kOk) EXPECT_EQ(EncodeTransaction(*tx), b);
   }
 }
+
+// Mutations of valid encodings (a byte changed, inserted or removed) either fail to decode or
+// decode to something whose encoding is exactly the mutated bytes: no second encoding exists.
+TEST(Codec, MutatedEncodingsAreCanonicalOrRejected) {
+  const std::uint64_t seed = TestSeed();
+  Gen g{std::mt19937_64(seed)};
+  int decoded = 0;
+  for (int i = 0; i < 3000; ++i) {
+    SCOPED_TRACE("iteration " + std::to_string(i) + ", seed " + std::to_string(seed));
+    Bytes tb = EncodeTransaction(Transaction(g.Tx()));
+    Block blk;
+    blk.header.bits = static_cast<std::uint32_t>(g.rng());
+    blk.txs.push_back(MakeTransactionRef(g.Tx()));
+    Bytes bb = EncodeBlock(blk);
+    for (Bytes* b : {&tb, &bb}) {
+      const std::size_t at = g.U(0, b->size() - 1);
+      switch (g.U(0, 2)) {
+        case 0: (*b)[at] = static_cast<std::uint8_t>(g.rng()); break;
+        case 1: b->insert(b->begin() + static_cast<std::ptrdiff_t>(at), static_cast<std::uint8_t>(g.rng())); break;
+        default: b->erase(b->begin() + static_cast<std::ptrdiff_t>(at)); break;
+      }
+    }
+    TransactionRef tx;
+    if (DecodeTransaction(tb, tx) == DecodeError::kOk) {
+      ++decoded;
+      EXPECT_EQ(EncodeTransaction(*tx), tb);
+    }
+    Block b2;
+    if (DecodeBlock(bb, b2) == DecodeError::kOk) {
+      ++decoded;
+      EXPECT_EQ(EncodeBlock(b2), bb);
+    }
+  }
+  EXPECT_GT(decoded, 0);  // the property was exercised
+}
