@@ -4,6 +4,10 @@
 
 namespace wattline::consensus {
 
+namespace {
+constexpr std::size_t kMinTxSize = 4 + 1 + 1 + 1;
+}  // namespace
+
 void EncodeHeader(Writer& w, const BlockHeader& h) {
   w.U32(h.version);
   w.Hash(h.prev_hash);
@@ -57,8 +61,9 @@ DecodeError DecodeBlock(ByteSpan bytes, Block& b) {
   Reader r(bytes);
   b = Block{};
   std::size_t n = 0;
-  // The smallest transaction (version, 0 inputs, 1 key output, no record) is 47 bytes.
-  if (DecodeHeader(r, b.header) && r.Count(n, kMaxBlockSize, 47)) {
+  // The smallest decodable transaction (version, 0 inputs, 0 outputs, no record) is 7 bytes
+  // (docs/encoding.md, "Counts"); CheckTransaction rejects it later, but it is an encoding.
+  if (DecodeHeader(r, b.header) && r.Count(n, kMaxBlockSize, kMinTxSize)) {
     b.txs.resize(n);
     for (auto& tx : b.txs)
       if (!DecodeTransaction(r, tx)) break;

@@ -32,7 +32,13 @@ bool CheckBlock(const Block& block, const Params& params, ValidationState& state
     return state.Invalid(Reason::kBlockBadVersion, "version " + std::to_string(block.header.version));
   if (BlockMerkleRoot(block) != block.header.merkle_root) return state.Invalid(Reason::kBlockBadMerkleRoot);
   if (block.txs.empty() || !block.txs[0]->IsCoinbase()) return state.Invalid(Reason::kBlockNoCoinbase);
-  std::size_t size = kHeaderSize + 9;
+  // The size of the block's encoding: header, the varint transaction count, the transactions.
+  // (Counting 9 bytes for the varint, as this once did, rejected blocks of up to 8 bytes under
+  // the limit that DecodeBlock accepts.)
+  Bytes count;
+  Writer w(count);
+  w.VarInt(block.txs.size());
+  std::size_t size = kHeaderSize + count.size();
   std::unordered_set<Hash256> txids;
   txids.reserve(block.txs.size());
   for (std::size_t i = 0; i < block.txs.size(); ++i) {

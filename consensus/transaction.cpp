@@ -13,9 +13,13 @@ const crypto::TaggedHasher& WtxidHasher() {
   return h;
 }
 
-// Smallest encodings, used to bound counts by the input that is left.
+// Smallest encodings, used to bound counts by the input that is left (docs/encoding.md,
+// "Counts"). They must not exceed the smallest *decodable* element, or a decodable
+// transaction would fail with count-too-large: an input's base part is 36 bytes; the smallest
+// output is an amount and a zero-key multisig condition (8 + 3 bytes; CheckTransaction rejects
+// it later, but it is an encoding).
 constexpr std::size_t kMinInputSize = 32 + 4;
-constexpr std::size_t kMinOutputSize = 8 + 1 + 32;
+constexpr std::size_t kMinOutputSize = 8 + 3;
 constexpr std::size_t kMaxIoCount = kMaxTxSize / kMinInputSize;
 
 }  // namespace

@@ -5,11 +5,23 @@
 
 namespace wattline::consensus {
 
-bool CheckCondition(const Condition& c, std::string& why) {
+namespace {
+
+bool CheckConditionAt(const Condition& c, int depth, std::string& why) {
+  // A condition built in memory can break the limits the decoder enforces; such an output
+  // would encode to bytes no node decodes, so it is invalid, not just undecodable.
+  if (depth > kMaxConditionDepth) {
+    why = "nested deeper than " + std::to_string(kMaxConditionDepth);
+    return false;
+  }
   switch (c.type) {
     case ConditionType::kKey:
       return true;
     case ConditionType::kMultisig: {
+      if (c.keys.size() > kMaxMultisigKeys) {
+        why = "multisig with more than " + std::to_string(kMaxMultisigKeys) + " keys";
+        return false;
+      }
       if (c.keys.empty() || c.threshold == 0 || c.threshold > c.keys.size()) {
         why = "multisig threshold " + std::to_string(c.threshold) + " of " + std::to_string(c.keys.size());
         return false;
@@ -24,13 +36,17 @@ bool CheckCondition(const Condition& c, std::string& why) {
     }
     case ConditionType::kAfterHeight:
     case ConditionType::kAfterBlocks:
-      return CheckCondition(c.branches.at(0), why);
+      return CheckConditionAt(c.branches.at(0), depth + 1, why);
     case ConditionType::kOr:
-      return CheckCondition(c.branches.at(0), why) && CheckCondition(c.branches.at(1), why);
+      return CheckConditionAt(c.branches.at(0), depth + 1, why) && CheckConditionAt(c.branches.at(1), depth + 1, why);
   }
   why = "unknown condition";
   return false;
 }
+
+}  // namespace
+
+bool CheckCondition(const Condition& c, std::string& why) { return CheckConditionAt(c, 1, why); }
 
 bool CheckTransaction(const Transaction& tx, ValidationState& state) {
   if (tx.version() != kTxVersion) return state.Invalid(Reason::kTxVersion, "version " + std::to_string(tx.version()));

@@ -14,7 +14,10 @@ namespace wattline::consensus {
  */
 bool CheckTransaction(const Transaction& tx, ValidationState& state);
 
-/** Semantic rules of one output condition: multisig 1 <= m <= n, distinct keys. */
+/**
+ * Semantic rules of one output condition: multisig 1 <= m <= n <= 16, distinct keys; nested
+ * no deeper than kMaxConditionDepth (conditions built in memory can break the decoder's limits).
+ */
 bool CheckCondition(const Condition& c, std::string& why);
 
 }  // namespace wattline::consensus

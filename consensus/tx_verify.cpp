@@ -30,7 +30,7 @@ struct SpendContext {
 bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx, ValidationState& state) {
   switch (c.type) {
     case ConditionType::kKey:
-      if (s.type != SatisfactionType::kSignature)
+      if (s.type != SatisfactionType::kSignature || s.sigs.size() != 1)
         return state.Invalid(Reason::kTxSatisfactionMismatch, "key condition needs a signature");
       ctx.checks.push_back({c.keys[0], ctx.sighash, s.sigs[0]});
       return true;
@@ -43,6 +43,9 @@ bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx,
       if (static_cast<std::size_t>(std::popcount(s.signers)) != c.threshold)
         return state.Invalid(Reason::kTxMultisigSigners,
                              "needs exactly " + std::to_string(c.threshold) + " signatures");
+      // Decoded satisfactions carry one signature per signer bit; one built in memory may not.
+      if (s.sigs.size() != c.threshold)
+        return state.Invalid(Reason::kTxSatisfactionMismatch, "signature count does not match the signers");
       std::size_t next_sig = 0;
       for (std::size_t i = 0; i < n; ++i)
         if (s.signers & (1u << i)) ctx.checks.push_back({c.keys[i], ctx.sighash, s.sigs[next_sig++]});
@@ -59,7 +62,8 @@ bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx,
                                  std::to_string(ctx.coin_height));
       return Satisfy(c.branches[0], s, ctx, state);
     case ConditionType::kOr:
-      if (s.type != SatisfactionType::kBranch)
+      // The decoder guarantees branch <= 1 and one inner satisfaction; in memory, check.
+      if (s.type != SatisfactionType::kBranch || s.branch > 1 || s.inner.size() != 1)
         return state.Invalid(Reason::kTxSatisfactionMismatch, "or condition needs a branch selector");
       return Satisfy(c.branches[s.branch], s.inner[0], ctx, state);
   }
