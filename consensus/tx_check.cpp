@@ -49,7 +49,7 @@ bool CheckConditionAt(const Condition& c, int depth, std::string& why) {
 bool CheckCondition(const Condition& c, std::string& why) { return CheckConditionAt(c, 1, why); }
 
 bool CheckTransaction(const Transaction& tx, ValidationState& state) {
-  if (tx.version() != kTxVersion) return state.Invalid(Reason::kTxVersion, "version " + std::to_string(tx.version()));
+  if (tx.version() != kTxVersion) return state.Invalid(Reason::kTxBadVersion, "version " + std::to_string(tx.version()));
   if (tx.outputs().empty()) return state.Invalid(Reason::kTxNoOutputs);
   if (tx.size() > kMaxTxSize) return state.Invalid(Reason::kTxOversize);
 

@@ -8,7 +8,7 @@ std::string_view ReasonCode(Reason r) {
     case Reason::kOk: return "ok";
     case Reason::kTxDecode: return "bad-txns-encoding";
     case Reason::kBlockDecode: return "bad-blk-encoding";
-    case Reason::kTxVersion: return "bad-txns-version";
+    case Reason::kTxBadVersion: return "bad-txns-version";
     case Reason::kTxNoInputs: return "bad-txns-vin-empty";
     case Reason::kTxNoOutputs: return "bad-txns-vout-empty";
     case Reason::kTxOversize: return "bad-txns-oversize";
@@ -63,7 +63,7 @@ Category ReasonCategory(Reason r) {
       return Category::kPremature;
     case Reason::kBlockPrevMissing: return Category::kMissingPrev;
     case Reason::kBlockCachedInvalid: return Category::kKnownInvalid;
-    case Reason::kTxVersion:
+    case Reason::kTxBadVersion:
     case Reason::kTxNoInputs:
     case Reason::kTxNoOutputs:
     case Reason::kTxOversize:

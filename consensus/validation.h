@@ -18,7 +18,7 @@ enum class Reason : std::uint16_t {
   kTxDecode = 1,     //!< "bad-txns-encoding"; detail names the DecodeError
   kBlockDecode = 2,  //!< "bad-blk-encoding"; detail names the DecodeError
   // Transactions, context-free.
-  kTxVersion = 10,
+  kTxBadVersion = 10,
   kTxNoInputs = 11,
   kTxNoOutputs = 12,
   kTxOversize = 13,

@@ -123,10 +123,10 @@ TEST(CheckTransaction, TxVersion) {
   tx.version = 2;
   ValidationState s;
   EXPECT_FALSE(CheckTx(tx, s));
-  EXPECT_REASON(s, Reason::kTxVersion, "bad-txns-version");
+  EXPECT_REASON(s, Reason::kTxBadVersion, "bad-txns-version");
   tx.version = 0;
   EXPECT_FALSE(CheckTx(tx, s));
-  EXPECT_REASON(s, Reason::kTxVersion, "bad-txns-version");
+  EXPECT_REASON(s, Reason::kTxBadVersion, "bad-txns-version");
 }
 
 TEST(CheckTransaction, TxNoInputs) {
