@@ -90,6 +90,35 @@ class Mempool {
   /** Writes every entry to path (temp file, fsync, rename); Load re-accepts them. */
   bool Save(const std::filesystem::path& path) const;
   std::size_t Load(const std::filesystem::path& path, std::int64_t now);
+
+  /** Transactions that left the pool other than by Accept's own refusal since the last call. */
+  std::vector<crypto::Hash256> TakeRemoved();
+
+ private:
+  struct Entry : MempoolEntry {
+    std::set<crypto::Hash256> parents;   //!< in-pool transactions it spends
+    std::set<crypto::Hash256> children;  //!< in-pool transactions spending it
+  };
+
+  bool AcceptLocked(const consensus::TransactionRef& tx, std::int64_t now, MempoolReject& reject,
+                    consensus::Amount* fee);
+  void RemoveRecursive(const crypto::Hash256& txid);
+  void RemoveOne(const crypto::Hash256& txid);
+  void TrimToSize(std::int64_t now);
+  std::int64_t MinFeeRateLocked(std::int64_t now) const;
+
+  ledger::Chainstate& m_chain;
+  MempoolOptions m_options;
+  mutable std::mutex m_mutex;
+  std::unordered_map<crypto::Hash256, Entry> m_entries;
+  std::map<consensus::OutPoint, crypto::Hash256> m_spends;
+  std::set<std::pair<std::int64_t, crypto::Hash256>> m_by_fee_rate;
+  std::size_t m_bytes = 0;
+  std::int64_t m_rolling_min = 0;      //!< fee rate after the last eviction
+  std::int64_t m_rolling_time = 0;     //!< when it was set
+  std::uint64_t m_sequence = 0;
+  std::vector<consensus::TransactionRef> m_disconnected;  //!< from disconnected blocks, oldest block first
+  std::vector<crypto::Hash256> m_removed;
 };
 
 }  // namespace wattline::node

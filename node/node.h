@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,8 @@ struct NodeOptions {
   std::string wallet_passphrase;
   /** Unlock at start with `<datadir>/wallet.passphrase` when it exists. */
   bool wallet_autounlock = true;
+  /** Utility role: load or generate the utility key in `<datadir>/utility.key` (0600). */
+  bool utility = false;
   /** Mining at start, with this many threads (0: off). */
   unsigned mine_threads = 0;
   /** Payout address; empty: the wallet's default key. */
@@ -89,6 +92,39 @@ class Node {
 
   /** Local clock in Unix seconds (one place, so tests can reason about it). */
   static std::int64_t Now();
+
+  /** The utility public key when the utility role is on (`<datadir>/utility.key`). */
+  std::optional<crypto::XOnlyPubKey> UtilityKey() const;
+
+  /** Periodic work: mempool expiry, wallet re-lock. Called by the daemon every few seconds. */
+  void Tick();
+
+ private:
+  class Events;
+  class ChainForWallet;
+  explicit Node(NodeOptions options);
+  bool Init(std::string& error);
+  void ForwardEvents();
+  void ForwardRemovals();
+  void NotifyTransaction(const consensus::TransactionRef& tx);
+
+  NodeOptions m_options;
+  int m_lock_fd = -1;
+  std::unique_ptr<Events> m_events;
+  std::unique_ptr<ledger::CheckQueue> m_check_queue;
+  std::unique_ptr<ledger::Chainstate> m_chainstate;
+  std::unique_ptr<Mempool> m_mempool;
+  std::unique_ptr<TxIndex> m_txindex;
+  std::unique_ptr<ChainForWallet> m_wallet_chain;
+  std::unique_ptr<Wallet> m_wallet;
+  std::unique_ptr<Miner> m_miner;
+  std::optional<crypto::XOnlyPubKey> m_utility_key;
+  std::mutex m_submit_mutex;  //!< one chain update at a time, events forwarded in order
+  std::mutex m_listeners_mutex;
+  std::uint64_t m_next_listener = 1;
+  std::map<std::uint64_t, BlockListener> m_block_listeners;
+  std::map<std::uint64_t, TxListener> m_tx_listeners;
+  bool m_stopped = false;
 };
 
 }  // namespace wattline::node

@@ -1,0 +1,399 @@
+#include "node/node.h"
+
+#include <chrono>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/hex.h"
+#include "crypto/random.h"
+#include "node/address.h"
+#include "node/logging.h"
+#include "node/miner.h"
+#include "node/tx_index.h"
+
+namespace wattline::node {
+
+namespace fs = std::filesystem;
+
+// Collects chain events while the chainstate holds its lock; the node forwards them after.
+class Node::Events final : public ledger::Notifications {
+ public:
+  struct Event {
+    consensus::Block block;
+    crypto::Hash256 hash;
+    crypto::Hash256 prev_hash;
+    std::uint32_t height = 0;
+    bool connected = true;
+  };
+  void BlockConnected(const consensus::Block& block, const ledger::BlockIndex& index) override {
+    std::lock_guard lock(m_mutex);
+    m_events.push_back({block, index.hash, index.header.prev_hash, index.height, true});
+  }
+  void BlockDisconnected(const consensus::Block& block, const ledger::BlockIndex& index) override {
+    std::lock_guard lock(m_mutex);
+    m_events.push_back({block, index.hash, index.header.prev_hash, index.height, false});
+  }
+  std::vector<Event> Take() {
+    std::lock_guard lock(m_mutex);
+    return std::exchange(m_events, {});
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::vector<Event> m_events;
+};
+
+class Node::ChainForWallet final : public WalletChain {
+ public:
+  explicit ChainForWallet(Node& node) : m_node(node) {}
+  std::uint32_t TipHeight() const override { return m_node.m_chainstate->Height(); }
+  void ForEachActiveBlock(std::uint32_t from_height,
+                          const std::function<void(const consensus::Block&, std::uint32_t)>& fn) const override {
+    for (std::uint32_t h = from_height;; ++h) {
+      const ledger::BlockIndex* index = m_node.m_chainstate->ActiveAt(h);
+      if (!index) return;
+      consensus::Block block;
+      if (!m_node.m_chainstate->ReadBlock(*index, block)) return;
+      fn(block, h);
+    }
+  }
+  // The wallet records its own payments as pending itself: no call back into it here (it
+  // holds its lock while it sends).
+  bool SubmitTransaction(const consensus::TransactionRef& tx, std::string& error) override {
+    MempoolReject reject;
+    if (!m_node.m_mempool->Accept(tx, Now(), reject)) {
+      error = reject.ToString();
+      return false;
+    }
+    m_node.NotifyTransaction(tx);
+    return true;
+  }
+  std::int64_t MinFeeRate() const override { return m_node.m_mempool->MinFeeRate(Now()); }
+
+ private:
+  Node& m_node;
+};
+
+std::int64_t Node::Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Node::Node(NodeOptions options) : m_options(std::move(options)) {}
+
+std::unique_ptr<Node> Node::Start(NodeOptions options, std::string& error) {
+  if (!options.params) {
+    error = "no network parameters";
+    return nullptr;
+  }
+  auto node = std::unique_ptr<Node>(new Node(std::move(options)));
+  try {
+    if (!node->Init(error)) return nullptr;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return nullptr;
+  }
+  return node;
+}
+
+namespace {
+
+bool WriteSecretFile(const fs::path& path, const std::string& content) {
+  const auto tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  return ok && std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+std::optional<std::string> ReadFirstLine(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  return line;
+}
+
+}  // namespace
+
+bool Node::Init(std::string& error) {
+  const fs::path& dir = m_options.datadir;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    error = "cannot create datadir " + dir.string() + ": " + ec.message();
+    return false;
+  }
+  ::chmod(dir.c_str(), 0700);
+  // One daemon per datadir: an advisory lock held for the process's life.
+  const fs::path lock_path = dir / ".lock";
+  m_lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT, 0600);
+  if (m_lock_fd < 0 || ::flock(m_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    error = "datadir " + dir.string() + " is in use by another wattlined";
+    return false;
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  (void)!::ftruncate(m_lock_fd, 0);
+  (void)!::pwrite(m_lock_fd, pid.data(), pid.size(), 0);
+
+  const consensus::Params& params = *m_options.params;
+  m_events = std::make_unique<Events>();
+  m_check_queue = std::make_unique<ledger::CheckQueue>(
+      m_options.check_workers.value_or(ledger::CheckQueue::DefaultWorkers()));
+  ledger::ChainstateOptions cs_opts;
+  cs_opts.dir = dir / "chainstate";
+  cs_opts.coins_cache_bytes = m_options.coins_cache_bytes;
+  cs_opts.check_queue = m_check_queue.get();
+  cs_opts.notifications = m_events.get();
+  ledger::Status s = ledger::Chainstate::Open(params, cs_opts, m_chainstate);
+  if (!s.ok()) {
+    error = s.message();
+    return false;
+  }
+  m_events->Take();  // replayed at open: the indexes below catch up by themselves
+  Log(Category::kChainstate)->info("chainstate at height {} ({})", m_chainstate->Height(),
+                                   m_chainstate->Tip()->hash.ToHex());
+
+  m_mempool = std::make_unique<Mempool>(*m_chainstate, m_options.mempool);
+  if (m_options.persist_mempool) {
+    const std::size_t n = m_mempool->Load(dir / "mempool.dat", Now());
+    if (n) Log(Category::kMempool)->info("loaded {} transaction(s) from mempool.dat", n);
+  }
+  s = TxIndex::Open(dir / "txindex", *m_chainstate, m_txindex);
+  if (!s.ok()) {
+    error = s.message();
+    return false;
+  }
+
+  if (m_options.utility) {
+    const fs::path key_path = dir / "utility.key";
+    std::optional<crypto::SecretKey> key;
+    if (auto line = ReadFirstLine(key_path)) {
+      auto raw = crypto::HexDecode(*line);
+      if (raw) key = crypto::SecretKey::FromBytes(*raw);
+      if (!key) {
+        error = "utility key file " + key_path.string() + " is corrupt";
+        return false;
+      }
+    } else {
+      key = crypto::SecretKey::Generate();
+      if (!WriteSecretFile(key_path, crypto::HexEncode(key->bytes()) + "\n")) {
+        error = "cannot write " + key_path.string();
+        return false;
+      }
+      Log(Category::kNode)->info("generated the utility key in {}", key_path.string());
+    }
+    m_utility_key = key->PubKey();
+  }
+
+  if (m_options.wallet) {
+    m_wallet_chain = std::make_unique<ChainForWallet>(*this);
+    const fs::path wallet_path = dir / "wallet.dat";
+    const fs::path pass_path = dir / "wallet.passphrase";
+    Wallet::Result r;
+    if (fs::exists(wallet_path)) {
+      r = Wallet::Open(wallet_path, params, *m_wallet_chain, m_wallet);
+    } else {
+      std::string passphrase = m_options.wallet_passphrase;
+      if (passphrase.empty()) {
+        std::array<std::uint8_t, 24> raw;
+        crypto::GetRandomBytes(raw);
+        passphrase = crypto::HexEncode(raw);
+        if (!WriteSecretFile(pass_path, passphrase + "\n")) {
+          error = "cannot write " + pass_path.string();
+          return false;
+        }
+        Log(Category::kWallet)->warn("new wallet: its passphrase is in {}; keep a copy elsewhere", pass_path.string());
+      }
+      r = Wallet::Create(wallet_path, passphrase, params, *m_wallet_chain, m_wallet);
+    }
+    if (!r.ok()) {
+      error = "wallet " + wallet_path.string() + ": " + r.message;
+      return false;
+    }
+    if (m_options.wallet_autounlock) {
+      if (auto pass = ReadFirstLine(pass_path)) {
+        r = m_wallet->Unlock(*pass, std::chrono::seconds(100LL * 365 * 24 * 3600));
+        if (!r.ok()) Log(Category::kWallet)->warn("cannot unlock with {}: {}", pass_path.string(), r.message);
+      }
+    }
+    m_wallet->Rescan();
+  }
+
+  m_miner = std::make_unique<Miner>(*this);
+  if (m_options.mine_threads > 0) {
+    consensus::Condition payout;
+    if (!m_options.payout_address.empty()) {
+      std::string why;
+      auto key = DecodeAddress(m_options.payout_address, params.network, &why);
+      if (!key) {
+        error = "payout address: " + why;
+        return false;
+      }
+      payout = consensus::Condition::Key(*key);
+    } else if (m_wallet) {
+      payout = consensus::Condition::Key(m_wallet->DefaultKey());
+    } else {
+      error = "mining needs a payout address when the wallet is off";
+      return false;
+    }
+    m_miner->Start(m_options.mine_threads, payout);
+  }
+  return true;
+}
+
+void Node::Stop() {
+  if (m_stopped) return;
+  m_stopped = true;
+  if (m_miner) m_miner->Stop();
+  if (m_mempool && m_options.persist_mempool) {
+    if (!m_mempool->Save(m_options.datadir / "mempool.dat"))
+      Log(Category::kMempool)->warn("cannot save mempool.dat");
+  }
+  if (m_chainstate) m_chainstate->Flush();
+  Log(Category::kNode)->info("stopped at height {}", m_chainstate ? m_chainstate->Height() : 0);
+}
+
+Node::~Node() {
+  try {
+    Stop();
+  } catch (const std::exception& e) {
+    Log(Category::kNode)->error("while stopping: {}", e.what());
+  }
+  m_miner.reset();
+  m_wallet.reset();
+  m_txindex.reset();
+  m_mempool.reset();
+  m_chainstate.reset();
+  if (m_lock_fd >= 0) ::close(m_lock_fd);
+}
+
+const consensus::Params& Node::params() const { return *m_options.params; }
+ledger::Chainstate& Node::chainstate() { return *m_chainstate; }
+Mempool& Node::mempool() { return *m_mempool; }
+Wallet* Node::wallet() { return m_wallet.get(); }
+Miner& Node::miner() { return *m_miner; }
+TxIndex& Node::txindex() { return *m_txindex; }
+std::optional<crypto::XOnlyPubKey> Node::UtilityKey() const { return m_utility_key; }
+
+bool Node::SubmitBlock(const consensus::Block& block, consensus::ValidationState& state) {
+  std::lock_guard lock(m_submit_mutex);
+  const bool ok = m_chainstate->ProcessBlock(block, Now(), state);
+  ForwardEvents();
+  if (!ok) Log(Category::kValidation)->debug("block {} refused: {}", block.Hash().ToHex(), state.ToString());
+  return ok;
+}
+
+void Node::ForwardEvents() {
+  auto events = m_events->Take();
+  bool reorg = false;
+  for (const auto& e : events) {
+    if (e.connected) {
+      m_mempool->BlockConnected(e.block);
+      m_txindex->BlockConnected(e.block, e.hash);
+      if (m_wallet) m_wallet->BlockConnected(e.block, e.height);
+      Log(Category::kValidation)->info("connected block {} at height {} ({} tx)", e.hash.ToHex(), e.height,
+                                       e.block.txs.size());
+    } else {
+      reorg = true;
+      m_mempool->BlockDisconnected(e.block);
+      m_txindex->BlockDisconnected(e.block, e.prev_hash);
+      if (m_wallet) m_wallet->BlockDisconnected(e.block, e.height);
+      Log(Category::kValidation)->info("disconnected block {} at height {}", e.hash.ToHex(), e.height);
+    }
+    std::vector<BlockListener> listeners;
+    {
+      std::lock_guard lock(m_listeners_mutex);
+      for (const auto& [id, fn] : m_block_listeners) listeners.push_back(fn);
+    }
+    for (const auto& fn : listeners) fn(BlockEvent{e.hash, e.height, e.connected});
+  }
+  if (reorg) m_mempool->Reorged(Now());
+  ForwardRemovals();
+}
+
+void Node::ForwardRemovals() {
+  if (!m_wallet) {
+    m_mempool->TakeRemoved();
+    return;
+  }
+  for (const auto& txid : m_mempool->TakeRemoved()) m_wallet->TransactionRemoved(txid);
+}
+
+void Node::NotifyTransaction(const consensus::TransactionRef& tx) {
+  std::vector<TxListener> listeners;
+  {
+    std::lock_guard lock(m_listeners_mutex);
+    for (const auto& [id, fn] : m_tx_listeners) listeners.push_back(fn);
+  }
+  for (const auto& fn : listeners) fn(tx);
+}
+
+bool Node::SubmitTransaction(const consensus::TransactionRef& tx, MempoolReject& reject, consensus::Amount* fee) {
+  if (!m_mempool->Accept(tx, Now(), reject, fee)) {
+    ForwardRemovals();
+    return false;
+  }
+  if (m_wallet) m_wallet->TransactionAdded(tx);
+  NotifyTransaction(tx);
+  ForwardRemovals();
+  return true;
+}
+
+bool Node::Generate(std::uint32_t n, const std::optional<crypto::XOnlyPubKey>& payout,
+                    std::vector<crypto::Hash256>& hashes, std::string& error) {
+  consensus::Condition cond;
+  if (payout) {
+    cond = consensus::Condition::Key(*payout);
+  } else if (m_wallet) {
+    cond = consensus::Condition::Key(m_wallet->DefaultKey());
+  } else {
+    error = "no payout address and no wallet";
+    return false;
+  }
+  static std::atomic<std::uint64_t> extra{0};
+  for (std::uint32_t i = 0; i < n; ++i) {
+    BlockTemplate tmpl;
+    if (!CreateBlockTemplate(*this, cond, (1ull << 63) | extra++, tmpl, error)) return false;
+    while (!SolveHeader(tmpl.block.header, 1u << 20)) {
+      if (tmpl.block.header.nonce > UINT64_MAX - (1u << 21)) {
+        error = "nonce space exhausted";
+        return false;
+      }
+    }
+    consensus::ValidationState state;
+    if (!SubmitBlock(tmpl.block, state)) {
+      error = "generated block refused: " + state.ToString();
+      return false;
+    }
+    hashes.push_back(tmpl.block.Hash());
+  }
+  return true;
+}
+
+std::uint64_t Node::SubscribeBlocks(BlockListener fn) {
+  std::lock_guard lock(m_listeners_mutex);
+  m_block_listeners.emplace(m_next_listener, std::move(fn));
+  return m_next_listener++;
+}
+
+std::uint64_t Node::SubscribeTransactions(TxListener fn) {
+  std::lock_guard lock(m_listeners_mutex);
+  m_tx_listeners.emplace(m_next_listener, std::move(fn));
+  return m_next_listener++;
+}
+
+void Node::Unsubscribe(std::uint64_t id) {
+  std::lock_guard lock(m_listeners_mutex);
+  m_block_listeners.erase(id);
+  m_tx_listeners.erase(id);
+}
+
+void Node::Tick() {
+  m_mempool->Expire(Now());
+  ForwardRemovals();
+}
+
+}  // namespace wattline::node
