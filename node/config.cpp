@@ -1,0 +1,199 @@
+#include "node/config.h"
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace wattline::node {
+
+namespace po = boost::program_options;
+
+namespace {
+
+po::options_description Options() {
+  po::options_description general("General");
+  general.add_options()
+      ("help,h", po::bool_switch(), "Print this help and exit")
+      ("version", po::bool_switch(), "Print the version and exit")
+      ("network", po::value<std::string>()->default_value("main"), "Network: main, testnet, devnet or regtest")
+      ("datadir", po::value<std::string>(), "Data directory (default: $HOME/.wattline/<network>)")
+      ("conf", po::value<std::string>(), "Config file (default: <datadir>/wattline.conf; flags override it)");
+  po::options_description chain("Chain and mempool");
+  chain.add_options()
+      ("dbcache", po::value<std::int64_t>()->default_value(64), "Coin cache bound in MiB")
+      ("checkworkers", po::value<std::int64_t>()->default_value(-1),
+       "Signature-check threads besides the validating one (-1: cores - 1)")
+      ("maxmempool", po::value<std::int64_t>()->default_value(64), "Mempool bound in MiB")
+      ("minrelayfee", po::value<std::int64_t>()->default_value(1000), "Minimum fee rate, base units per 1000 bytes")
+      ("mempoolexpiry", po::value<std::int64_t>()->default_value(336), "Hours before an unconfirmed transaction expires")
+      ("persistmempool", po::value<bool>()->default_value(true), "Save the mempool at shutdown and load it at start");
+  po::options_description roles("Mining, wallet and utility");
+  roles.add_options()
+      ("mine", po::value<bool>()->default_value(false), "Mine from the start")
+      ("minethreads", po::value<std::int64_t>()->default_value(1), "Mining threads")
+      ("payout", po::value<std::string>(), "Address mined coins go to (default: the wallet's first key)")
+      ("wallet", po::value<bool>()->default_value(true), "Open (or create) <datadir>/wallet.dat")
+      ("walletpassphrasefile", po::value<std::string>(),
+       "File whose first line is the passphrase of a new wallet (default: generate one into <datadir>/wallet.passphrase)")
+      ("walletautounlock", po::value<bool>()->default_value(true),
+       "Unlock at start with <datadir>/wallet.passphrase when it exists")
+      ("utility", po::value<bool>()->default_value(false), "Utility role: load or generate <datadir>/utility.key");
+  po::options_description rpc("gRPC API");
+  rpc.add_options()
+      ("rpc", po::value<bool>()->default_value(true), "Serve the gRPC API")
+      ("rpcbind", po::value<std::string>()->default_value("127.0.0.1"), "Address the API listens on")
+      ("rpcport", po::value<std::int64_t>(), "API port (default: 9734 main, 19734 testnet, 29734 devnet, 39734 regtest; 0: any free port)")
+      ("rpctls", po::value<bool>()->default_value(true), "TLS with the certificate in <datadir>/tls (off only for debugging)")
+      ("rpcmaxrequest", po::value<std::int64_t>()->default_value(4096), "Largest request in KiB")
+      ("rpcrate", po::value<std::int64_t>()->default_value(200), "Requests per second per credential");
+  po::options_description log("Logging");
+  log.add_options()
+      ("loglevel", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error or off")
+      ("debug", po::value<std::string>()->default_value(""),
+       "Comma-separated categories logged at debug level: node, validation, chainstate, mempool, mining, wallet, rpc, net, db, or all")
+      ("printtoconsole", po::value<bool>()->default_value(true), "Log to stderr")
+      ("logfile", po::value<bool>()->default_value(true), "Log to <datadir>/debug.log (rotated at 10 MiB, 5 kept)");
+  po::options_description all("wattlined options");
+  all.add(general).add(chain).add(roles).add(rpc).add(log);
+  return all;
+}
+
+// Boost's lexical cast turns "-2" into a huge unsigned: every count is read signed and checked.
+std::int64_t Count(const po::variables_map& vm, const char* name, std::int64_t min, std::int64_t max) {
+  const std::int64_t v = vm[name].as<std::int64_t>();
+  if (v < min || v > max)
+    throw po::error(std::string("--") + name + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return v;
+}
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+std::filesystem::path DefaultDatadir(consensus::Network network) {
+  const char* home = std::getenv("HOME");
+  std::filesystem::path base = home && *home ? std::filesystem::path(home) : std::filesystem::current_path();
+  return base / ".wattline" / std::string(consensus::NetworkName(network));
+}
+
+std::uint16_t DefaultRpcPort(consensus::Network network) {
+  return static_cast<std::uint16_t>(consensus::GetParams(network).default_port + 1);
+}
+
+std::string HelpText() {
+  std::ostringstream out;
+  out << "Usage: wattlined [options]\n\nThe wattline node daemon. Options may also be set in the config file as\n"
+         "`name = value` lines (without the leading --); command-line flags win.\n\n"
+      << Options();
+  return out.str();
+}
+
+bool ParseConfig(int argc, const char* const argv[], DaemonConfig& config, std::string& error) {
+  const auto desc = Options();
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    config.help = vm["help"].as<bool>();
+    config.version = vm["version"].as<bool>();
+    if (config.help || config.version) return true;
+    // The network and datadir decide where the config file is: take them from the flags first.
+    auto net_name = vm["network"].as<std::string>();
+    auto network = consensus::NetworkFromName(net_name);
+    if (!network) {
+      error = "unknown network '" + net_name + "' (main, testnet, devnet, regtest)";
+      return false;
+    }
+    std::filesystem::path datadir = vm.count("datadir") ? std::filesystem::path(vm["datadir"].as<std::string>())
+                                                        : DefaultDatadir(*network);
+    const bool conf_named = vm.count("conf") != 0;
+    std::filesystem::path conf = conf_named ? std::filesystem::path(vm["conf"].as<std::string>()) : datadir / "wattline.conf";
+    if (std::ifstream file{conf}) {
+      po::store(po::parse_config_file(file, desc), vm);
+    } else if (conf_named) {
+      error = "cannot read config file " + conf.string();
+      return false;
+    }
+    po::notify(vm);
+    // The file may set the network only when the command line did not.
+    if (vm["network"].as<std::string>() != net_name) {
+      net_name = vm["network"].as<std::string>();
+      network = consensus::NetworkFromName(net_name);
+      if (!network) {
+        error = "unknown network '" + net_name + "' in " + conf.string();
+        return false;
+      }
+    }
+    config.network = *network;
+    config.datadir = vm.count("datadir") ? std::filesystem::path(vm["datadir"].as<std::string>()) : DefaultDatadir(*network);
+    config.conf_file = conf;
+
+    NodeOptions& n = config.node;
+    n.datadir = config.datadir;
+    n.params = &consensus::GetParams(*network);
+    n.coins_cache_bytes = static_cast<std::size_t>(Count(vm, "dbcache", 1, 1 << 20)) << 20;
+    const auto workers = Count(vm, "checkworkers", -1, 256);
+    if (workers >= 0) n.check_workers = static_cast<unsigned>(workers);
+    n.mempool.max_bytes = static_cast<std::size_t>(Count(vm, "maxmempool", 1, 1 << 20)) << 20;
+    n.mempool.min_fee_rate = vm["minrelayfee"].as<std::int64_t>();
+    if (n.mempool.min_fee_rate < 0) {
+      error = "minrelayfee must not be negative";
+      return false;
+    }
+    n.mempool.expiry_seconds = Count(vm, "mempoolexpiry", 1, 24 * 365 * 10) * 3600;
+    n.persist_mempool = vm["persistmempool"].as<bool>();
+    const auto threads = static_cast<unsigned>(Count(vm, "minethreads", 0, 256));
+    n.mine_threads = vm["mine"].as<bool>() ? threads : 0;
+    if (vm["mine"].as<bool>() && n.mine_threads == 0) {
+      error = "mine=1 needs minethreads >= 1";
+      return false;
+    }
+    if (vm.count("payout")) n.payout_address = vm["payout"].as<std::string>();
+    n.wallet = vm["wallet"].as<bool>();
+    n.wallet_autounlock = vm["walletautounlock"].as<bool>();
+    if (vm.count("walletpassphrasefile")) {
+      std::ifstream pf(vm["walletpassphrasefile"].as<std::string>());
+      if (!pf || !std::getline(pf, n.wallet_passphrase) || n.wallet_passphrase.empty()) {
+        error = "cannot read a passphrase from " + vm["walletpassphrasefile"].as<std::string>();
+        return false;
+      }
+    }
+    n.utility = vm["utility"].as<bool>();
+
+    config.rpc = vm["rpc"].as<bool>();
+    config.rpc_bind = vm["rpcbind"].as<std::string>();
+    config.rpc_port = static_cast<std::uint16_t>(vm.count("rpcport") ? Count(vm, "rpcport", 0, 65535) : DefaultRpcPort(*network));
+    config.rpc_tls = vm["rpctls"].as<bool>();
+    config.rpc_max_request_bytes = static_cast<std::size_t>(Count(vm, "rpcmaxrequest", 1, 64 * 1024)) << 10;
+    config.rpc_rate_per_second = static_cast<unsigned>(Count(vm, "rpcrate", 1, 1000000));
+
+    auto level = spdlog::level::from_str(vm["loglevel"].as<std::string>());
+    if (level == spdlog::level::off && vm["loglevel"].as<std::string>() != "off") {
+      error = "unknown loglevel '" + vm["loglevel"].as<std::string>() + "'";
+      return false;
+    }
+    config.log.level = level;
+    config.log.debug = Split(vm["debug"].as<std::string>());
+    for (const auto& cat : config.log.debug) {
+      if (cat != "all" && !IsCategory(cat)) {
+        error = "unknown debug category '" + cat + "'";
+        return false;
+      }
+    }
+    config.log.console = vm["printtoconsole"].as<bool>();
+    if (vm["logfile"].as<bool>()) config.log.file = config.datadir / "debug.log";
+  } catch (const po::error& e) {
+    error = e.what();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace wattline::node
