@@ -59,6 +59,7 @@ Params MakeParams(Network net) {
       p.retarget_interval = 60;
       p.max_future_block_time = 60;
       p.halving_interval = 100'000;
+      p.coinbase_maturity = 10;  // a fresh devnet wallet can spend within a minute
       p.default_port = 29733;
       // Harder than the limit, so a fresh devnet starts near its 5 s spacing on one core.
       p.genesis = MakeGenesisBlock(1764633602, TargetToCompact(Limit(22)), 0, kGenesisMessage);
