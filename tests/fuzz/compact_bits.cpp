@@ -68,7 +68,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::uint64_t end_time = fdp.ConsumeBool() ? start_time + fdp.ConsumeIntegralInRange<std::uint64_t>(0, 1u << 30)
                                              : fdp.ConsumeIntegral<std::uint64_t>();
   const auto prev_target = CompactToTarget(prev_bits);
-  const bool prev_ok = prev_target && *prev_target <= params.pow_limit;
+  // What a chain can hold: every header's bits equal NextBits, which are canonical and within
+  // the limit from the genesis bits on (non-canonical bits between retargets pass unchanged).
+  const bool prev_ok =
+      prev_target && *prev_target <= params.pow_limit && TargetToCompact(*prev_target) == prev_bits;
   const bool retarget = IsRetargetHeight(params, height);
   const std::uint32_t next = NextBits(params, height, prev_bits, start_time, end_time);
   if (!retarget) {
@@ -76,6 +79,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!prev_ok) return 0;
   }
   const auto next_target = CompactToTarget(next);
+  if (!next_target || TargetToCompact(*next_target) != next)
+    std::fprintf(stderr, "%s height %u prev_bits %08x retarget %d -> next %08x\n", params.name.c_str(), height,
+                 prev_bits, retarget, next);
   FUZZ_CHECK(next_target.has_value());
   FUZZ_CHECK(*next_target <= params.pow_limit);
   FUZZ_CHECK(TargetToCompact(*next_target) == next);
