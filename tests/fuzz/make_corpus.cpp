@@ -189,6 +189,10 @@ int main(int argc, char** argv) {
   Put("varint", "minimal", Cat(Bytes{0x00, 0x7f, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f}, Pattern(24, 8)));
   Put("varint", "max-u64", Cat(Bytes{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, Pattern(24, 9)));
   Put("varint", "bad-non-minimal", Cat(Bytes{0x80, 0x00, 0x81, 0x80, 0x00}, Pattern(24, 10)));
+  // encode_objects: FuzzedDataProvider bytes that build the objects.
+  Put("encode_objects", "small", Pattern(64, 11));
+  Put("encode_objects", "medium", Pattern(400, 12));
+  Put("encode_objects", "zeros", Bytes(128, 0));
   std::printf("corpus written to %s\n", g_root.c_str());
   return 0;
 }
