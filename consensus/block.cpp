@@ -57,8 +57,10 @@ DecodeError DecodeBlock(ByteSpan bytes, Block& b) {
   Reader r(bytes);
   b = Block{};
   std::size_t n = 0;
-  // The smallest transaction (version, 0 inputs, 1 key output, no record) is 47 bytes.
-  if (DecodeHeader(r, b.header) && r.Count(n, kMaxBlockSize, 47)) {
+  // The smallest encodable transaction (version, 0 inputs, 0 outputs, no record) is 7 bytes.
+  // The bound must hold for everything EncodeBlock writes, valid or not, or a block whose
+  // transactions are merely invalid would fail to decode as "count-too-large".
+  if (DecodeHeader(r, b.header) && r.Count(n, kMaxBlockSize, 7)) {
     b.txs.resize(n);
     for (auto& tx : b.txs)
       if (!DecodeTransaction(r, tx)) break;

@@ -15,7 +15,9 @@ const crypto::TaggedHasher& WtxidHasher() {
 
 // Smallest encodings, used to bound counts by the input that is left.
 constexpr std::size_t kMinInputSize = 32 + 4;
-constexpr std::size_t kMinOutputSize = 8 + 1 + 32;
+// An output is an amount and a condition; the smallest condition is a multisig with no keys
+// (3 bytes). Invalid (CheckCondition), but encodable: the bound must not reject its encoding.
+constexpr std::size_t kMinOutputSize = 8 + 3;
 constexpr std::size_t kMaxIoCount = kMaxTxSize / kMinInputSize;
 
 }  // namespace
