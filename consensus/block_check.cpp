@@ -20,7 +20,9 @@ bool ContextualCheckHeader(const BlockHeader& header, const HeaderContext& ctx, 
     return state.Invalid(Reason::kBlockBadBits, "expected " + std::to_string(ctx.expected_bits));
   if (header.time <= ctx.median_time_past)
     return state.Invalid(Reason::kBlockTimeTooOld, "not after median time past " + std::to_string(ctx.median_time_past));
-  if (ctx.now >= 0 && header.time > static_cast<std::uint64_t>(ctx.now + params.max_future_block_time))
+  // Compared as a difference: now + max_future_block_time overflows int64 (undefined) near its top.
+  if (ctx.now >= 0 && header.time > static_cast<std::uint64_t>(ctx.now) &&
+      header.time - static_cast<std::uint64_t>(ctx.now) > static_cast<std::uint64_t>(params.max_future_block_time))
     return state.Invalid(Reason::kBlockTimeTooNew, "more than " + std::to_string(params.max_future_block_time) +
                                                        " s ahead of local time");
   return true;
