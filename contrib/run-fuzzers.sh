@@ -29,7 +29,7 @@ fi
 
 build_dir=build/fuzz
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz --parallel "${FUZZ_BUILD_JOBS:-$(nproc)}"
+cmake --build --preset fuzz --target fuzz_all --parallel "${FUZZ_BUILD_JOBS:-$(nproc)}"
 
 if [ $# -gt 0 ]; then
   targets=("$@")
