@@ -145,6 +145,7 @@ struct Wallet::Impl {
   std::uint64_t next_seq = 0;
   std::set<OutPoint> reserved;  //!< inputs of a Send being submitted
 
+  std::mutex rescan_mutex;  //!< one Rescan at a time (taken before `mutex`, never while holding it)
   bool rescanning = false;
   std::vector<ChainEvent> queued;  //!< chain events seen during a rescan
 
@@ -664,6 +665,7 @@ Wallet::Result Wallet::Send(const std::string& address, Amount amount, std::int6
 
 void Wallet::Rescan() {
   Impl& w = *m_impl;
+  std::lock_guard rescan_lock(w.rescan_mutex);
   {
     std::lock_guard lock(w.mutex);
     w.rescanning = true;

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "node/address.h"
 #include "node/wallet_file.h"
@@ -551,4 +552,27 @@ TEST_F(WalletChainTest, MinesSendsReorgsAndRescans) {
   EXPECT_EQ(wallet->History().size(), 103u);  // the dropped send is gone, the other confirmed
   EXPECT_TRUE(wallet->History().back().height);
   (void)history103;
+}
+
+TEST_F(WalletChainTest, RescanWhileBlocksConnectEndsConsistent) {
+  const auto me = wallet->DefaultKey();
+  for (int i = 0; i < 5; ++i) MineTo(me);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done.load()) {
+      wallet->Rescan();
+      (void)wallet->Balance();
+      (void)wallet->History();
+    }
+  });
+  for (int i = 0; i < 40; ++i) MineTo(me);
+  done = true;
+  reader.join();
+  const auto b = wallet->Balance();
+  EXPECT_EQ(b.confirmed.units + b.immature.units, ChainValue({me}));
+  EXPECT_EQ(b.immature.units, Subsidies(1, 45));
+  EXPECT_EQ(wallet->History().size(), 45u);
+  wallet->Rescan();
+  EXPECT_EQ(wallet->Balance().immature, b.immature);
+  EXPECT_EQ(wallet->History().size(), 45u);
 }
