@@ -642,6 +642,10 @@ Wallet::Result Wallet::Send(const std::string& address, Amount amount, std::int6
       if (!r.ok()) return r;
     }
     tx = build(n, change, change_key);
+    if (tx->size() > consensus::kMaxTxSize)
+      return Fail(Error::kRejected, "the payment needs " + std::to_string(n) + " inputs, a transaction of " +
+                                        std::to_string(tx->size()) + " bytes (the limit is " +
+                                        std::to_string(consensus::kMaxTxSize) + "): send a smaller amount first");
     if (fee < fee_for(tx->size()))  // cannot happen: same shape as the sized one
       return Fail(Error::kRejected, "internal error: fee below the rate after signing");
     for (std::size_t i = 0; i < n; ++i) {

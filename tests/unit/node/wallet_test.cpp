@@ -576,3 +576,61 @@ TEST_F(WalletChainTest, RescanWhileBlocksConnectEndsConsistent) {
   EXPECT_EQ(wallet->Balance().immature, b.immature);
   EXPECT_EQ(wallet->History().size(), 45u);
 }
+
+TEST_F(WalletChainTest, SpendsOwnPendingChangeAndPaysItself) {
+  const auto me = wallet->DefaultKey();
+  for (int i = 0; i < 101; ++i) MineTo(me);
+  ASSERT_EQ(wallet->Balance().confirmed, consensus::Coins(100));  // two mature coinbases
+  ASSERT_TRUE(wallet->Unlock("a", std::chrono::seconds{60}).ok());
+  const auto to_friend = node::EncodeAddress(friend_->DefaultKey(), params.network);
+
+  // 60 coins need both coinbases; the 30 that follow can only come from the pending change.
+  crypto::Hash256 first;
+  crypto::Hash256 second;
+  ASSERT_TRUE(wallet->Send(to_friend, consensus::Coins(60), 0, first).ok());
+  auto r = wallet->Send(to_friend, consensus::Coins(30), 0, second);
+  ASSERT_TRUE(r.ok()) << r.message;
+  ASSERT_EQ(chain.submitted.size(), 2u);
+  EXPECT_EQ(chain.submitted[0]->inputs().size(), 2u);
+  ASSERT_EQ(chain.submitted[1]->inputs().size(), 1u);
+  EXPECT_EQ(chain.submitted[1]->inputs()[0].prevout, (consensus::OutPoint{first, 1}));
+  // Nothing is left: the rest is the second send's pending change.
+  crypto::Hash256 third;
+  r = wallet->Send(to_friend, consensus::Coins(10), 0, third);
+  EXPECT_EQ(r.error, Wallet::Error::kInsufficientFunds) << r.message;
+
+  // Fees of chained transactions: the first one's inputs are in the chainstate, the second's
+  // input is the first's output.
+  const std::int64_t fee1 = FeeOf(*chain.submitted[0]);
+  const auto& tx2 = *chain.submitted[1];
+  const std::int64_t fee2 = chain.submitted[0]->outputs()[1].amount.units - tx2.outputs()[0].amount.units -
+                            tx2.outputs()[1].amount.units;
+  EXPECT_EQ(fee2, static_cast<std::int64_t>((1000 * tx2.size() + 999) / 1000));
+  EXPECT_EQ(wallet->Balance().pending.units, -(consensus::Coins(90).units + fee1 + fee2));
+  auto block = MineTo(TestKey(5).PubKey(), chain.submitted, Amount{fee1 + fee2});  // parent then child
+  chain.submitted.clear();
+  EXPECT_EQ(wallet->Balance().pending.units, 0);
+  EXPECT_EQ(friend_->Balance().confirmed, consensus::Coins(90));
+
+  // Paying itself costs exactly the fee.
+  for (int i = 0; i < 3; ++i) MineTo(TestKey(5).PubKey());
+  std::string own;
+  ASSERT_TRUE(wallet->NewAddress(own).ok());
+  crypto::Hash256 self;
+  r = wallet->Send(own, consensus::Coins(1), 0, self);
+  ASSERT_TRUE(r.ok()) << r.message;
+  const std::int64_t fee3 = FeeOf(*chain.submitted[0]);
+  EXPECT_EQ(wallet->History().back().delta, -fee3);
+  EXPECT_EQ(wallet->Balance().pending.units, -fee3);
+
+  std::set<crypto::XOnlyPubKey> keys{me, *node::DecodeAddress(own, params.network)};
+  for (const auto& tx : block.txs)
+    if (tx->outputs().size() > 1) keys.insert(tx->outputs()[1].condition.keys[0]);
+  keys.insert(chain.submitted[0]->outputs()[1].condition.keys[0]);
+  MineSubmitted();
+  const auto b = wallet->Balance();
+  EXPECT_EQ(b.pending.units, 0);
+  EXPECT_EQ(b.confirmed.units + b.immature.units, ChainValue(keys));
+  EXPECT_EQ(b.confirmed.units + b.immature.units,
+            Subsidies(1, 101) - consensus::Coins(90).units - fee1 - fee2 - fee3);
+}
