@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,14 @@ struct WalletTxRecord {
   std::int64_t time = 0;
 };
 
+/** Options for Create and Open; the defaults are what the node uses. */
+struct WalletOptions {
+  /** scrypt cost for a new wallet file: N = 2^scrypt_log2_n (r = 8, p = 1). Tests lower it. */
+  std::uint8_t scrypt_log2_n = 15;
+  /** The clock the unlock timeout is measured on; empty: std::chrono::steady_clock. Tests set it. */
+  std::function<std::chrono::steady_clock::time_point()> clock;
+};
+
 class Wallet {
  public:
   enum class Error { kNone, kNotFound, kCorrupt, kWrongPassphrase, kLocked, kInsufficientFunds, kBadAddress,
@@ -78,7 +87,20 @@ class Wallet {
   /** Opens an existing wallet file; it starts locked. Never modifies a file it cannot read. */
   static Result Open(const std::filesystem::path& path, const consensus::Params& params, WalletChain& chain,
                      std::unique_ptr<Wallet>& out);
+  /** As above, with options (see WalletOptions). Open scans the active chain before returning. */
+  static Result Create(const std::filesystem::path& path, const std::string& passphrase,
+                       const consensus::Params& params, WalletChain& chain, std::unique_ptr<Wallet>& out,
+                       const WalletOptions& options);
+  static Result Open(const std::filesystem::path& path, const consensus::Params& params, WalletChain& chain,
+                     std::unique_ptr<Wallet>& out, const WalletOptions& options);
+  ~Wallet();
+  Wallet(const Wallet&) = delete;
+  Wallet& operator=(const Wallet&) = delete;
 
+  /**
+   * Decrypts the seed; the wallet locks itself again once `timeout` has passed (checked on each
+   * call; 0 = until Lock()). kWrongPassphrase when the passphrase does not open the file.
+   */
   Result Unlock(const std::string& passphrase, std::chrono::seconds timeout);
   void Lock();
   bool IsLocked() const;
@@ -101,6 +123,11 @@ class Wallet {
   void BlockDisconnected(const consensus::Block& block, std::uint32_t height);
   void TransactionAdded(const consensus::TransactionRef& tx);
   void TransactionRemoved(const crypto::Hash256& txid);
+
+ private:
+  struct Impl;  // node/wallet.cpp: the state behind the one lock
+  explicit Wallet(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
 };
 
 }  // namespace wattline::node
