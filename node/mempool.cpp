@@ -228,8 +228,12 @@ void Mempool::Reorged(std::int64_t now) {
     }
     pending = std::move(next);
   }
+  // Report what left: pool transactions the new chain invalidated, and transactions of the
+  // disconnected blocks that could not come back (the wallet shows those as pending).
   m_removed.clear();
-  for (const auto& txid : before)
+  std::set<crypto::Hash256> gone = before;
+  for (const auto& tx : disconnected) gone.insert(tx->txid());
+  for (const auto& txid : gone)
     if (!m_entries.count(txid)) m_removed.push_back(txid);
   ++m_sequence;
 }
