@@ -102,6 +102,7 @@ class Client {
     const fs::path token_path =
         o.token_file.empty() ? datadir / "credentials" / (o.role + ".token") : fs::path(o.token_file);
     m_token = Trim(ReadFileOr(token_path, "credential"));
+    if (m_token.empty()) throw Exit{kExitConnect, "the credential file " + token_path.string() + " is empty"};
     const fs::path cert_path = o.cacert.empty() ? datadir / "tls" / "cert.pem" : fs::path(o.cacert);
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = ReadFileOr(cert_path, "TLS certificate");

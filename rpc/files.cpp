@@ -27,10 +27,23 @@ bool EnsurePrivateDir(const fs::path& dir, std::string& error) {
   return true;
 }
 
+void SyncDirectory(const fs::path& dir) {
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
 bool WriteNewFile(const fs::path& path, std::string_view content, unsigned mode, std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  // Written under a temporary name, then published with link(2), which fails if the name
+  // exists: the file appears whole or not at all, and never replaces another.
+  const fs::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) {
-    error = "cannot create " + path.string() + ": " + std::strerror(errno);
+    error = "cannot create " + tmp.string() + ": " + std::strerror(errno);
     return false;
   }
   // The umask may have cleared bits we asked for, never added any: set the mode exactly.
@@ -43,19 +56,18 @@ bool WriteNewFile(const fs::path& path, std::string_view content, unsigned mode,
     else done += static_cast<std::size_t>(n);
   }
   ok = ok && ::fsync(fd) == 0;
-  const int saved = errno;
+  int saved = errno;
   ::close(fd);
+  if (ok && ::link(tmp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    saved = errno;
+  }
+  fs::remove(tmp, ec);
   if (!ok) {
     error = "cannot write " + path.string() + ": " + std::strerror(saved);
-    std::error_code ec;
-    fs::remove(path, ec);
     return false;
   }
-  const int dfd = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
+  SyncDirectory(path.parent_path());
   return true;
 }
 

@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
 #include <fstream>
@@ -72,6 +73,10 @@ bool RpcServer::Start(std::string& error) {
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // Bounded threads: each open stream holds one; unary calls share the rest.
+  grpc::ResourceQuota quota("wattline-rpc");
+  quota.SetMaxThreads(static_cast<int>(d.options.max_streams) + 32);
+  builder.SetResourceQuota(quota);
   builder.AddListeningPort(d.options.listen, creds, &m_port);
   builder.SetMaxReceiveMessageSize(d.options.max_receive_bytes);
   builder.SetMaxSendMessageSize(16 << 20);

@@ -111,13 +111,22 @@ std::optional<TlsIdentity> LoadOrCreateTls(const fs::path& datadir, std::string&
   const bool have_cert = fs::exists(cert_path, ec);
   const bool have_key = fs::exists(key_path, ec);
   if (!have_cert && !have_key) {
-    if (!EnsurePrivateDir(cert_path.parent_path(), error)) return std::nullopt;
+    // Both files are made in a fresh folder that is then renamed into place, so a crash never
+    // leaves half an identity behind (rename replaces an empty `tls/`, never a full one).
+    const fs::path dir = cert_path.parent_path();
+    const fs::path staging = dir.string() + ".new";
+    fs::remove_all(staging, ec);
+    if (!EnsurePrivateDir(staging, error)) return std::nullopt;
     auto id = MakeSelfSignedIdentity(error);
     if (!id) return std::nullopt;
-    // Key first: a crash between the two writes leaves a key without a certificate, which the
-    // next start reports instead of silently pairing a new certificate with it.
-    if (!WriteNewFile(key_path, id->key_pem, 0600, error)) return std::nullopt;
-    if (!WriteNewFile(cert_path, id->cert_pem, 0600, error)) return std::nullopt;
+    if (!WriteNewFile(staging / key_path.filename(), id->key_pem, 0600, error)) return std::nullopt;
+    if (!WriteNewFile(staging / cert_path.filename(), id->cert_pem, 0600, error)) return std::nullopt;
+    fs::rename(staging, dir, ec);
+    if (ec) {
+      error = "cannot move " + staging.string() + " to " + dir.string() + ": " + ec.message();
+      return std::nullopt;
+    }
+    SyncDirectory(dir.parent_path());
     return id;
   }
   if (!have_cert || !have_key) {

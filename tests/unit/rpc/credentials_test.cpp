@@ -7,6 +7,7 @@
 
 #include "rpc/auth.h"
 #include "rpc/credentials.h"
+#include "rpc/files.h"
 #include "rpc/rate_limit.h"
 #include "rpc/tls.h"
 #include "tests/unit/rpc/temp_dir.h"
@@ -104,6 +105,30 @@ TEST(RateLimit, BucketRefillsAndIsPerCredential) {
   EXPECT_TRUE(Call(c, "/wattline.v1.NodeService/GetInfo", admin.c_str(), &tight).ok());
   EXPECT_EQ(Call(c, "/wattline.v1.NodeService/GetInfo", admin.c_str(), &tight).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST(Files, WriteNewFileIsWholeAndNeverReplaces) {
+  TempDir dir;
+  std::string error;
+  const fs::path p = dir.path() / "secret";
+  ASSERT_TRUE(WriteNewFile(p, "one", 0600, error)) << error;
+  EXPECT_EQ(Mode(p), 0600u);
+  EXPECT_FALSE(WriteNewFile(p, "two", 0600, error));
+  EXPECT_EQ(ReadSmallFile(p, 100, error), "one");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // no temp left
+}
+
+TEST(Tls, EmptyFolderAndStaleStagingAreFine) {
+  TempDir dir;
+  std::string error;
+  fs::create_directories(dir.path() / "tls");
+  fs::create_directories(dir.path() / "tls.new");
+  std::ofstream(dir.path() / "tls.new" / "key.pem") << "stale";
+  auto id = LoadOrCreateTls(dir.path(), error);
+  ASSERT_TRUE(id) << error;
+  EXPECT_TRUE(id->created);
+  EXPECT_FALSE(fs::exists(dir.path() / "tls.new"));
+  EXPECT_TRUE(LoadOrCreateTls(dir.path(), error)) << error;
 }
 
 TEST(Tls, GeneratedOnceOwnerOnlyWithSan) {

@@ -16,63 +16,13 @@
 #include "rpc/roles.h"
 #include "rpc/server.h"
 #include "rpc/tls.h"
-#include "tests/unit/rpc/fake_backend.h"
-#include "tests/unit/rpc/temp_dir.h"
+#include "tests/unit/rpc/server_fixture.h"
 #include "wattline/v1/wattline.grpc.pb.h"
 
 namespace wattline::rpc {
 namespace {
 
 using grpc::StatusCode;
-
-class ServerTest : public ::testing::Test {
- protected:
-  void SetUp() override { StartServer({}); }
-
-  void StartServer(RpcServerOptions opts) {
-    opts.datadir = m_dir.path();
-    opts.listen = "127.0.0.1:0";
-    m_server = std::make_unique<RpcServer>(m_backend, opts);
-    std::string error;
-    ASSERT_TRUE(m_server->Start(error)) << error;
-    std::string terr;
-    auto tls = LoadOrCreateTls(m_dir.path(), terr);
-    ASSERT_TRUE(tls) << terr;
-    m_cert = tls->cert_pem;
-    auto creds = Credentials::LoadOrCreate(m_dir.path(), terr);
-    ASSERT_TRUE(creds) << terr;
-    for (Role r : kAllRoles) m_tokens[static_cast<int>(r)] = creds->Token(r);
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = m_cert;
-    m_channel = grpc::CreateChannel(m_server->endpoint(), grpc::SslCredentials(ssl));
-  }
-
-  std::string Token(Role r) const { return m_tokens[static_cast<int>(r)]; }
-
-  static void Auth(grpc::ClientContext& ctx, const std::string& token) {
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  }
-
-  /** A unary call of any method with an empty request, as raw bytes. */
-  grpc::Status RawCall(std::string_view path, const std::string& token, const std::string& body = {}) {
-    grpc::ClientContext ctx;
-    Auth(ctx, token);
-    grpc::Slice slice(body);
-    grpc::ByteBuffer req(&slice, 1), resp;
-    const std::string p(path);
-    return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
-        m_channel.get(), grpc::internal::RpcMethod(p.c_str(), grpc::internal::RpcMethod::NORMAL_RPC), &ctx, req,
-        &resp);
-  }
-
-  TempDir m_dir;
-  FakeBackend m_backend;
-  std::unique_ptr<RpcServer> m_server;
-  std::string m_cert;
-  std::string m_tokens[4];
-  std::shared_ptr<grpc::Channel> m_channel;
-};
 
 TEST_F(ServerTest, EndpointFileAndGetInfo) {
   std::ifstream in(EndpointPath(m_dir.path()));
@@ -333,6 +283,21 @@ TEST_F(ServerTest, ShutdownEndsOpenStreams) {
   stopper.join();
   EXPECT_EQ(m_backend.BlockListeners(), 0u);
   EXPECT_FALSE(std::filesystem::exists(EndpointPath(m_dir.path())));
+}
+
+TEST_F(ServerTest, ClientCancelEndsTheStreamAndUnsubscribes) {
+  auto events = v1::EventService::NewStub(m_channel);
+  grpc::ClientContext ctx;
+  Auth(ctx, Token(Role::kUtility));
+  auto reader = events->SubscribeBlocks(&ctx, {});
+  reader->WaitForInitialMetadata();
+  EXPECT_EQ(m_backend.BlockListeners(), 1u);
+  ctx.TryCancel();
+  v1::BlockEvent e;
+  EXPECT_FALSE(reader->Read(&e));
+  EXPECT_EQ(reader->Finish().error_code(), StatusCode::CANCELLED);
+  for (int i = 0; i < 100 && m_backend.BlockListeners() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(m_backend.BlockListeners(), 0u);
 }
 
 TEST_F(ServerTest, RateLimitPerCredential) {
