@@ -78,6 +78,8 @@ bool RpcServer::Start(std::string& error) {
   quota.SetMaxThreads(static_cast<int>(d.options.max_streams) + 32);
   builder.SetResourceQuota(quota);
   builder.AddListeningPort(d.options.listen, creds, &m_port);
+  // gRPC sets SO_REUSEPORT by default: a second daemon could then share the port silently.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(d.options.max_receive_bytes);
   builder.SetMaxSendMessageSize(16 << 20);
   builder.RegisterService(d.node.get());

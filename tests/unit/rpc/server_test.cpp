@@ -300,6 +300,20 @@ TEST_F(ServerTest, ClientCancelEndsTheStreamAndUnsubscribes) {
   EXPECT_EQ(m_backend.BlockListeners(), 0u);
 }
 
+TEST_F(ServerTest, BusyPortIsAClearError) {
+  TempDir other;
+  FakeBackend backend;
+  RpcServerOptions opts;
+  opts.datadir = other.path();
+  opts.listen = m_server->endpoint();
+  RpcServer second(backend, opts);
+  std::string error;
+  EXPECT_FALSE(second.Start(error));
+  EXPECT_NE(error.find("cannot listen"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos);
+  EXPECT_TRUE(RawCall("/wattline.v1.NodeService/GetInfo", Token(Role::kAdmin)).ok());
+}
+
 TEST_F(ServerTest, RateLimitPerCredential) {
   m_server->Shutdown();
   RpcServerOptions opts;
