@@ -1,0 +1,538 @@
+// wattline-cli: calls the node's gRPC API (docs/api.md).
+//
+// Reads the endpoint, the role's credential and the TLS certificate from the datadir
+// (~/.wattline/<network> by default), prints human output (or JSON with --json) and exits
+// with a code a script can rely on:
+//   0 ok; 1 the call failed (stderr: "error: CODE_NAME (n): message"); 2 usage error;
+//   3 cannot connect, or the endpoint, credential or certificate is missing.
+#include <CLI/CLI.hpp>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "cli/amount.h"
+#include "wattline/v1/wattline.grpc.pb.h"
+
+namespace v1 = wattline::v1;
+namespace fs = std::filesystem;
+using wattline::cli::FormatCoins;
+using wattline::cli::ParseCoins;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRpc = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitConnect = 3;
+
+struct Options {
+  std::string datadir;
+  std::string network = "devnet";
+  std::string rpcconnect;
+  std::string role = "admin";
+  std::string token_file;
+  std::string cacert;
+  bool json = false;
+  int timeout = 30;
+};
+
+/** Thrown to leave with an exit code and a message on stderr. */
+struct Exit {
+  int code;
+  std::string message;
+};
+
+std::string ReadFileOr(const fs::path& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Exit{kExitConnect, std::string("cannot read the ") + what + " " + path.string()};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+const char* CodeName(grpc::StatusCode c) {
+  switch (c) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    default: return "UNKNOWN";
+  }
+}
+
+class Client {
+ public:
+  explicit Client(const Options& o) : m_opts(o) {
+    fs::path datadir;
+    if (!o.datadir.empty()) {
+      datadir = o.datadir;
+    } else {
+      const char* home = std::getenv("HOME");
+      if (home == nullptr || *home == '\0') throw Exit{kExitUsage, "HOME is not set: pass --datadir"};
+      datadir = fs::path(home) / ".wattline" / o.network;
+    }
+    m_endpoint = o.rpcconnect.empty() ? Trim(ReadFileOr(datadir / "rpc.endpoint", "RPC endpoint file (is wattlined running?)"))
+                                      : o.rpcconnect;
+    const fs::path token_path =
+        o.token_file.empty() ? datadir / "credentials" / (o.role + ".token") : fs::path(o.token_file);
+    m_token = Trim(ReadFileOr(token_path, "credential"));
+    if (m_token.empty()) throw Exit{kExitConnect, "the credential file " + token_path.string() + " is empty"};
+    const fs::path cert_path = o.cacert.empty() ? datadir / "tls" / "cert.pem" : fs::path(o.cacert);
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFileOr(cert_path, "TLS certificate");
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    m_channel = grpc::CreateCustomChannel(m_endpoint, grpc::SslCredentials(ssl), args);
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context(bool stream = false) const {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("authorization", "Bearer " + m_token);
+    if (!stream) ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(m_opts.timeout));
+    return ctx;
+  }
+
+  /** Turns a failed status into an Exit with the documented code. */
+  void Check(const grpc::Status& s, const grpc::ClientContext& ctx) const {
+    if (s.ok()) return;
+    std::string msg = std::string("error: ") + CodeName(s.error_code()) + " (" +
+                      std::to_string(static_cast<int>(s.error_code())) + "): " + s.error_message();
+    auto it = ctx.GetServerTrailingMetadata().find("wattline-reject-reason");
+    if (it != ctx.GetServerTrailingMetadata().end()) {
+      msg += " [reject-reason " + std::string(it->second.data(), it->second.size()) + "]";
+    }
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      throw Exit{kExitConnect, msg + " (cannot connect to " + m_endpoint + ")"};
+    }
+    throw Exit{kExitRpc, msg};
+  }
+
+  std::shared_ptr<grpc::Channel> channel() const { return m_channel; }
+  bool json() const { return m_opts.json; }
+
+ private:
+  const Options& m_opts;
+  std::string m_endpoint;
+  std::string m_token;
+  std::shared_ptr<grpc::Channel> m_channel;
+};
+
+std::string ToJson(const google::protobuf::Message& m, bool pretty) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = pretty;
+  o.always_print_primitive_fields = true;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+/** JSON for scripts with --json; for people, `human` (or pretty JSON when it is empty). */
+void Print(const Client& c, const google::protobuf::Message& m, const std::string& human = {}) {
+  if (c.json()) {
+    std::cout << ToJson(m, false) << "\n";
+  } else if (!human.empty()) {
+    std::cout << human << "\n";
+  } else {
+    std::cout << ToJson(m, true) << "\n";
+  }
+}
+
+v1::BlockId ParseBlockId(const std::string& s) {
+  v1::BlockId id;
+  const bool digits = !s.empty() && s.size() < 11 && s.find_first_not_of("0123456789") == std::string::npos;
+  if (digits) {
+    const unsigned long long h = std::stoull(s);
+    if (h > 0xffffffffull) throw Exit{kExitUsage, "height out of range: " + s};
+    id.set_height(static_cast<std::uint32_t>(h));
+  } else {
+    id.set_hash(s);  // the server checks it (64 hex digits)
+  }
+  return id;
+}
+
+std::string HexToBytes(const std::string& hex) {
+  if (hex.size() % 2 != 0) throw Exit{kExitUsage, "hex has an odd number of digits"};
+  std::string out;
+  out.reserve(hex.size() / 2);
+  auto nib = [](char ch) -> int {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nib(hex[i]), lo = nib(hex[i + 1]);
+    if (hi < 0 || lo < 0) throw Exit{kExitUsage, "not hexadecimal"};
+    out.push_back(static_cast<char>((hi << 4) | lo));
+  }
+  return out;
+}
+
+template <class Stub, class Req, class Resp, class Fn>
+Resp Call(const Client& c, Fn fn, const Req& req) {
+  auto stub = Stub::NewStub(c.channel());
+  auto ctx = c.Context();
+  Resp resp;
+  const grpc::Status s = ((*stub).*fn)(ctx.get(), req, &resp);
+  c.Check(s, *ctx);
+  return resp;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"wattline-cli: call a wattline node's gRPC API", "wattline-cli"};
+  app.footer(
+      "Exit codes: 0 ok; 1 the call failed (stderr: 'error: CODE (n): message'); 2 usage error;\n"
+      "            3 cannot connect, or the endpoint, credential or certificate file is missing.\n"
+      "Amounts are in coins with at most 8 decimals (1.5 = 150000000 units). See docs/api.md.");
+  app.require_subcommand(1);
+  Options o;
+  app.add_option("--datadir", o.datadir, "Node data folder (default: $HOME/.wattline/<network>)");
+  app.add_option("--network", o.network, "main, testnet, devnet or regtest (selects the default datadir)")
+      ->check(CLI::IsMember({"main", "testnet", "devnet", "regtest"}))
+      ->capture_default_str();
+  app.add_option("--rpcconnect", o.rpcconnect, "host:port of the API (default: read <datadir>/rpc.endpoint)");
+  app.add_option("--role", o.role, "Credential to use: admin, wallet, meter or utility")
+      ->check(CLI::IsMember({"admin", "wallet", "meter", "utility"}))
+      ->capture_default_str();
+  app.add_option("--token-file", o.token_file, "Bearer token file (default: <datadir>/credentials/<role>.token)");
+  app.add_option("--cacert", o.cacert, "Server certificate to trust (default: <datadir>/tls/cert.pem)");
+  app.add_flag("--json", o.json, "Machine-readable JSON output (one object per line)");
+  app.add_option("--timeout", o.timeout, "Seconds to wait for a unary call")->check(CLI::Range(1, 3600))->capture_default_str();
+
+  std::function<void(const Client&)> action;
+  auto sub = [&](const char* name, const char* help) { return app.add_subcommand(name, help); };
+
+  // --- NodeService
+  sub("getinfo", "Node and chain summary")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::NodeService, v1::GetInfoRequest, v1::GetInfoResponse>(c, &v1::NodeService::Stub::GetInfo, {});
+      std::ostringstream h;
+      h << "network        " << r.network_name() << "\nversion        " << r.version() << "\nheight         "
+        << r.height() << "\ntip            " << r.tip_hash() << "\nmempool        " << r.mempool_count() << " txs, "
+        << r.mempool_bytes() << " bytes, min fee rate " << r.mempool_min_fee_rate() << "/kB\nwallet         "
+        << (r.wallet_enabled() ? "on" : "off") << "\nmining         " << (r.mining() ? "on" : "off");
+      Print(c, r, h.str());
+    };
+  });
+  sub("getblockcount", "Height of the tip")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::NodeService, v1::GetInfoRequest, v1::GetInfoResponse>(c, &v1::NodeService::Stub::GetInfo, {});
+      if (c.json()) std::cout << "{\"height\":" << r.height() << "}\n";
+      else std::cout << r.height() << "\n";
+    };
+  });
+  sub("getbestblockhash", "Hash of the tip")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::NodeService, v1::GetInfoRequest, v1::GetInfoResponse>(c, &v1::NodeService::Stub::GetInfo, {});
+      if (c.json()) std::cout << "{\"hash\":\"" << r.tip_hash() << "\"}\n";
+      else std::cout << r.tip_hash() << "\n";
+    };
+  });
+  std::string block_arg;
+  bool block_raw = false, block_full = false;
+  auto* getblock = sub("getblock", "A block by hash or height");
+  getblock->add_option("block", block_arg, "Block hash (64 hex digits) or height")->required();
+  getblock->add_flag("--raw", block_raw, "Only the raw encoding (hex)");
+  getblock->add_flag("--full", block_full, "Decoded and raw");
+  getblock->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetBlockRequest req;
+      *req.mutable_block() = ParseBlockId(block_arg);
+      req.set_format(block_full ? v1::BLOCK_FORMAT_FULL : block_raw ? v1::BLOCK_FORMAT_RAW : v1::BLOCK_FORMAT_DECODED);
+      const auto r = Call<v1::NodeService, v1::GetBlockRequest, v1::GetBlockResponse>(c, &v1::NodeService::Stub::GetBlock, req);
+      Print(c, r, block_raw && !block_full ? r.raw_hex() : std::string());
+    };
+  });
+  auto* getheader = sub("getblockheader", "A block header by hash or height");
+  getheader->add_option("block", block_arg, "Block hash or height")->required();
+  getheader->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetBlockHeaderRequest req;
+      *req.mutable_block() = ParseBlockId(block_arg);
+      Print(c, Call<v1::NodeService, v1::GetBlockHeaderRequest, v1::GetBlockHeaderResponse>(
+                   c, &v1::NodeService::Stub::GetBlockHeader, req));
+    };
+  });
+  std::uint32_t start_height = 0, header_count = 0;
+  auto* getheaders = sub("getblockheaders", "Headers of the active chain from a height");
+  getheaders->add_option("start", start_height, "First height")->required();
+  getheaders->add_option("count", header_count, "How many (1-2000)")->required();
+  getheaders->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetBlockHeadersRequest req;
+      req.set_start_height(start_height);
+      req.set_count(header_count);
+      Print(c, Call<v1::NodeService, v1::GetBlockHeadersRequest, v1::GetBlockHeadersResponse>(
+                   c, &v1::NodeService::Stub::GetBlockHeaders, req));
+    };
+  });
+  std::string txid_arg;
+  auto* gettx = sub("gettx", "A transaction by txid (mempool or chain)");
+  gettx->add_option("txid", txid_arg, "Transaction id (64 hex digits)")->required();
+  gettx->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetTransactionRequest req;
+      req.set_txid(txid_arg);
+      Print(c, Call<v1::NodeService, v1::GetTransactionRequest, v1::GetTransactionResponse>(
+                   c, &v1::NodeService::Stub::GetTransaction, req));
+    };
+  });
+  std::string address_arg;
+  std::uint32_t limit_arg = 0, skip_arg = 0;
+  auto* getutxos = sub("getutxos", "Unspent outputs paying an address");
+  getutxos->add_option("address", address_arg, "Address")->required();
+  getutxos->add_option("--limit", limit_arg, "At most this many (1-1000)");
+  getutxos->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetUtxosRequest req;
+      req.set_address(address_arg);
+      req.set_limit(limit_arg);
+      const auto r = Call<v1::NodeService, v1::GetUtxosRequest, v1::GetUtxosResponse>(c, &v1::NodeService::Stub::GetUtxos, req);
+      std::ostringstream h;
+      for (const auto& u : r.utxos()) {
+        h << u.outpoint().txid() << ":" << u.outpoint().index() << "  " << FormatCoins(u.amount()) << "  ("
+          << u.confirmations() << " conf" << (u.coinbase() ? ", coinbase" : "") << ")\n";
+      }
+      h << "total " << FormatCoins(r.total()) << (r.truncated() ? " (truncated)" : "");
+      Print(c, r, h.str());
+    };
+  });
+
+  // --- TxService
+  std::string hex_arg;
+  auto* sendraw = sub("sendrawtransaction", "Submit a raw transaction (hex) to the mempool");
+  sendraw->add_option("hex", hex_arg, "Transaction encoding in hex")->required();
+  sendraw->callback([&] {
+    action = [&](const Client& c) {
+      v1::SubmitTransactionRequest req;
+      req.set_raw_tx(HexToBytes(hex_arg));
+      const auto r = Call<v1::TxService, v1::SubmitTransactionRequest, v1::SubmitTransactionResponse>(
+          c, &v1::TxService::Stub::SubmitTransaction, req);
+      Print(c, r, r.txid());
+    };
+  });
+
+  // --- WalletService
+  sub("getbalance", "The node wallet's balance, in coins")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::WalletService, v1::GetBalanceRequest, v1::GetBalanceResponse>(
+          c, &v1::WalletService::Stub::GetBalance, {});
+      Print(c, r, FormatCoins(r.confirmed()) + "\n(immature " + FormatCoins(r.immature()) + ", pending " +
+                      FormatCoins(r.pending()) + ")");
+    };
+  });
+  sub("getwalletinfo", "Wallet state: locked, default address, balance")->callback([&] {
+    action = [](const Client& c) {
+      Print(c, Call<v1::WalletService, v1::GetWalletInfoRequest, v1::GetWalletInfoResponse>(
+                   c, &v1::WalletService::Stub::GetWalletInfo, {}));
+    };
+  });
+  sub("getnewaddress", "A new receiving address (wallet must be unlocked)")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::WalletService, v1::GetNewAddressRequest, v1::GetNewAddressResponse>(
+          c, &v1::WalletService::Stub::GetNewAddress, {});
+      Print(c, r, r.address());
+    };
+  });
+  std::string amount_arg;
+  std::int64_t fee_rate_arg = 0;
+  auto* sendto = sub("sendtoaddress", "Pay an amount of coins to an address");
+  sendto->add_option("address", address_arg, "Destination address")->required();
+  sendto->add_option("amount", amount_arg, "Amount in coins, e.g. 1.5 (at most 8 decimals)")->required();
+  sendto->add_option("--fee-rate", fee_rate_arg, "Units per 1000 bytes (default: the mempool minimum)");
+  sendto->callback([&] {
+    std::string why;
+    const auto units = ParseCoins(amount_arg, &why);
+    if (!units) throw CLI::ValidationError("amount", "'" + amount_arg + "': " + why);
+    action = [&, units = *units](const Client& c) {
+      v1::SendRequest req;
+      req.set_address(address_arg);
+      req.set_amount(units);
+      req.set_fee_rate(fee_rate_arg);
+      const auto r = Call<v1::WalletService, v1::SendRequest, v1::SendResponse>(c, &v1::WalletService::Stub::Send, req);
+      Print(c, r, r.txid());
+    };
+  });
+  auto* listtx = sub("listtransactions", "Wallet history, newest first");
+  listtx->add_option("--limit", limit_arg, "At most this many (default 100)");
+  listtx->add_option("--skip", skip_arg, "Skip the newest n");
+  listtx->callback([&] {
+    action = [&](const Client& c) {
+      v1::ListTransactionsRequest req;
+      req.set_limit(limit_arg);
+      req.set_skip(skip_arg);
+      const auto r = Call<v1::WalletService, v1::ListTransactionsRequest, v1::ListTransactionsResponse>(
+          c, &v1::WalletService::Stub::ListTransactions, req);
+      std::ostringstream h;
+      for (const auto& t : r.txs()) {
+        h << t.txid() << "  " << (t.delta() >= 0 ? "+" : "") << FormatCoins(t.delta()) << "  "
+          << (t.confirmed() ? "height " + std::to_string(t.height()) : std::string("unconfirmed"))
+          << (t.coinbase() ? "  coinbase" : "") << "\n";
+      }
+      h << r.total() << " transactions";
+      Print(c, r, h.str());
+    };
+  });
+  sub("walletlock", "Lock the wallet")->callback([&] {
+    action = [](const Client& c) {
+      Print(c, Call<v1::WalletService, v1::LockRequest, v1::LockResponse>(c, &v1::WalletService::Stub::Lock, {}), "locked");
+    };
+  });
+  std::string pass_arg, new_pass_arg;
+  std::uint32_t unlock_timeout = 60;
+  auto* unlock = sub("walletunlock", "Unlock the wallet for a while");
+  unlock->add_option("passphrase", pass_arg, "Wallet passphrase")->required();
+  unlock->add_option("timeout", unlock_timeout, "Seconds (default 60)")->capture_default_str();
+  unlock->callback([&] {
+    action = [&](const Client& c) {
+      v1::UnlockRequest req;
+      req.set_passphrase(pass_arg);
+      req.set_timeout_seconds(unlock_timeout);
+      Print(c, Call<v1::WalletService, v1::UnlockRequest, v1::UnlockResponse>(c, &v1::WalletService::Stub::Unlock, req),
+            "unlocked for " + std::to_string(unlock_timeout) + " s");
+    };
+  });
+  auto* chpass = sub("walletpassphrasechange", "Change the wallet passphrase");
+  chpass->add_option("old", pass_arg, "Current passphrase")->required();
+  chpass->add_option("new", new_pass_arg, "New passphrase")->required();
+  chpass->callback([&] {
+    action = [&](const Client& c) {
+      v1::ChangePassphraseRequest req;
+      req.set_old_passphrase(pass_arg);
+      req.set_new_passphrase(new_pass_arg);
+      Print(c, Call<v1::WalletService, v1::ChangePassphraseRequest, v1::ChangePassphraseResponse>(
+                   c, &v1::WalletService::Stub::ChangePassphrase, req), "passphrase changed");
+    };
+  });
+  sub("rescan", "Rescan the active chain for the wallet")->callback([&] {
+    action = [](const Client& c) {
+      Print(c, Call<v1::WalletService, v1::RescanRequest, v1::RescanResponse>(c, &v1::WalletService::Stub::Rescan, {}),
+            "rescanned");
+    };
+  });
+
+  // --- MiningService
+  std::uint32_t count_arg = 0;
+  auto* generate = sub("generate", "Mine n blocks now (regtest, devnet)");
+  generate->add_option("n", count_arg, "Number of blocks (1-1000)")->required();
+  generate->add_option("address", address_arg, "Payout address (default: the wallet's)");
+  generate->callback([&] {
+    action = [&](const Client& c) {
+      v1::GenerateRequest req;
+      req.set_count(count_arg);
+      req.set_address(address_arg);
+      const auto r = Call<v1::MiningService, v1::GenerateRequest, v1::GenerateResponse>(
+          c, &v1::MiningService::Stub::Generate, req);
+      std::string h;
+      for (const auto& hash : r.hashes()) h += (h.empty() ? "" : "\n") + hash;
+      Print(c, r, h.empty() ? std::string("(no blocks)") : h);
+    };
+  });
+  std::uint32_t threads_arg = 1;
+  auto* startmining = sub("startmining", "Start the internal miner");
+  startmining->add_option("threads", threads_arg, "Threads (default 1)")->capture_default_str();
+  startmining->callback([&] {
+    action = [&](const Client& c) {
+      v1::StartMiningRequest req;
+      req.set_threads(threads_arg);
+      Print(c, Call<v1::MiningService, v1::StartMiningRequest, v1::StartMiningResponse>(
+                   c, &v1::MiningService::Stub::Start, req), "mining");
+    };
+  });
+  sub("stopmining", "Stop the internal miner")->callback([&] {
+    action = [](const Client& c) {
+      Print(c, Call<v1::MiningService, v1::StopMiningRequest, v1::StopMiningResponse>(
+                   c, &v1::MiningService::Stub::Stop, {}), "stopped");
+    };
+  });
+  sub("getmininginfo", "Miner state")->callback([&] {
+    action = [](const Client& c) {
+      Print(c, Call<v1::MiningService, v1::GetMiningInfoRequest, v1::GetMiningInfoResponse>(
+                   c, &v1::MiningService::Stub::GetInfo, {}));
+    };
+  });
+
+  // --- EventService
+  std::uint32_t watch_count = 0;
+  auto* watchblocks = sub("watchblocks", "Print new blocks as they come (count 0: until interrupted)");
+  watchblocks->add_option("count", watch_count, "Stop after this many events");
+  watchblocks->callback([&] {
+    action = [&](const Client& c) {
+      auto stub = v1::EventService::NewStub(c.channel());
+      auto ctx = c.Context(true);
+      v1::SubscribeBlocksRequest req;
+      req.set_max_events(watch_count);
+      auto reader = stub->SubscribeBlocks(ctx.get(), req);
+      v1::BlockEvent e;
+      while (reader->Read(&e)) {
+        Print(c, e, std::to_string(e.height()) + " " + e.hash() + (e.connected() ? "" : " disconnected"));
+        std::cout.flush();
+      }
+      c.Check(reader->Finish(), *ctx);
+    };
+  });
+  auto* watchtxs = sub("watchtxs", "Print transactions entering the mempool (count 0: until interrupted)");
+  watchtxs->add_option("count", watch_count, "Stop after this many events");
+  watchtxs->callback([&] {
+    action = [&](const Client& c) {
+      auto stub = v1::EventService::NewStub(c.channel());
+      auto ctx = c.Context(true);
+      v1::SubscribeTransactionsRequest req;
+      req.set_max_events(watch_count);
+      auto reader = stub->SubscribeTransactions(ctx.get(), req);
+      v1::TransactionEvent e;
+      while (reader->Read(&e)) {
+        Print(c, e, e.txid() + " " + std::to_string(e.size()) + " bytes " + FormatCoins(e.output_total()));
+        std::cout.flush();
+      }
+      c.Check(reader->Finish(), *ctx);
+    };
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);
+    return kExitUsage;
+  }
+  try {
+    const Client client(o);
+    action(client);
+  } catch (const Exit& e) {
+    std::cerr << e.message << "\n";
+    return e.code;
+  }
+  return kExitOk;
+}

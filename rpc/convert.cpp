@@ -1,0 +1,175 @@
+#include "rpc/convert.h"
+
+#include <google/protobuf/descriptor.h>
+
+namespace wattline::rpc {
+
+std::string ToHex(crypto::ByteSpan bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (std::uint8_t b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+RpcError ParseHash(std::string_view hex, std::string_view field, crypto::Hash256& out) {
+  if (hex.size() != 2 * crypto::Hash256::kSize) {
+    return Invalid(std::string(field) + ": a hash is 64 hex digits, got " + std::to_string(hex.size()) +
+                   " characters");
+  }
+  auto h = crypto::Hash256::FromHex(hex);
+  if (!h) return Invalid(std::string(field) + ": not hexadecimal");
+  out = *h;
+  return {};
+}
+
+RpcError ParseAmount(std::int64_t units, std::string_view field, consensus::Amount& out, std::int64_t min_units) {
+  if (units < 0) return Invalid(std::string(field) + ": negative amount " + std::to_string(units));
+  if (units < min_units) return Invalid(std::string(field) + ": amount must be at least " + std::to_string(min_units));
+  if (units > consensus::kMaxMoney.units) {
+    return Invalid(std::string(field) + ": amount " + std::to_string(units) + " exceeds the money supply");
+  }
+  out = consensus::Amount{units};
+  return {};
+}
+
+RpcError ParseRawTransaction(const std::string& bytes, consensus::TransactionRef& out) {
+  if (bytes.empty()) return Invalid("raw_tx: empty");
+  if (bytes.size() > consensus::kMaxTxSize) {
+    return Invalid("raw_tx: " + std::to_string(bytes.size()) + " bytes, more than the maximum " +
+                   std::to_string(consensus::kMaxTxSize));
+  }
+  const crypto::ByteSpan span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  const consensus::DecodeError err = consensus::DecodeTransaction(span, out);
+  if (err != consensus::DecodeError::kOk) {
+    RpcError e = FromDecodeError(err, "raw_tx");
+    e.reject_reason = std::string(consensus::ReasonCode(consensus::Reason::kTxDecode));
+    return e;
+  }
+  return {};
+}
+
+RpcError ParseAddress(std::string_view text, std::string_view field, const AddressDecoder& decode,
+                      crypto::XOnlyPubKey& out) {
+  if (text.empty()) return Invalid(std::string(field) + ": empty address");
+  if (text.size() > kMaxAddressSize) return Invalid(std::string(field) + ": address too long");
+  std::string why;
+  auto key = decode(text, &why);
+  if (!key) return Invalid(std::string(field) + ": bad address" + (why.empty() ? "" : ": " + why));
+  out = *key;
+  return {};
+}
+
+RpcError ParseBlockFormat(int value, v1::BlockFormat& out) {
+  if (value == v1::BLOCK_FORMAT_UNSPECIFIED) return Invalid("format: BLOCK_FORMAT_UNSPECIFIED; choose DECODED, RAW or FULL");
+  if (!v1::BlockFormat_IsValid(value)) return Invalid("format: unknown value " + std::to_string(value));
+  out = static_cast<v1::BlockFormat>(value);
+  return {};
+}
+
+RpcError ParseBlockId(const v1::BlockId& id, BlockSelector& out) {
+  switch (id.id_case()) {
+    case v1::BlockId::kHash: {
+      crypto::Hash256 h;
+      if (auto e = ParseHash(id.hash(), "block.hash", h); !e.ok()) return e;
+      out = h;
+      return {};
+    }
+    case v1::BlockId::kHeight:
+      out = id.height();
+      return {};
+    case v1::BlockId::ID_NOT_SET:
+      break;
+  }
+  return Invalid("block: set either hash or height");
+}
+
+RpcError ParseCount(std::uint64_t value, std::string_view field, std::uint64_t max, std::uint32_t& out) {
+  if (value == 0 || value > max) {
+    return Invalid(std::string(field) + ": must be between 1 and " + std::to_string(max) + ", got " +
+                   std::to_string(value));
+  }
+  out = static_cast<std::uint32_t>(value);
+  return {};
+}
+
+RpcError ParsePassphrase(const std::string& text, std::string_view field) {
+  if (text.empty()) return Invalid(std::string(field) + ": empty passphrase");
+  if (text.size() > kMaxPassphraseSize) return Invalid(std::string(field) + ": passphrase too long");
+  return {};
+}
+
+v1::Network NetworkToProto(consensus::Network network) {
+  switch (network) {
+    case consensus::Network::kMain: return v1::NETWORK_MAIN;
+    case consensus::Network::kTestnet: return v1::NETWORK_TESTNET;
+    case consensus::Network::kDevnet: return v1::NETWORK_DEVNET;
+    case consensus::Network::kRegtest: return v1::NETWORK_REGTEST;
+  }
+  return v1::NETWORK_UNSPECIFIED;
+}
+
+std::optional<consensus::Network> NetworkFromProto(int value) {
+  switch (value) {
+    case v1::NETWORK_MAIN: return consensus::Network::kMain;
+    case v1::NETWORK_TESTNET: return consensus::Network::kTestnet;
+    case v1::NETWORK_DEVNET: return consensus::Network::kDevnet;
+    case v1::NETWORK_REGTEST: return consensus::Network::kRegtest;
+    default: return std::nullopt;
+  }
+}
+
+void ConditionToProto(const consensus::Condition& c, v1::Condition* out) {
+  switch (c.type) {
+    case consensus::ConditionType::kKey: out->set_type(v1::CONDITION_TYPE_KEY); break;
+    case consensus::ConditionType::kMultisig: out->set_type(v1::CONDITION_TYPE_MULTISIG); break;
+    case consensus::ConditionType::kAfterHeight: out->set_type(v1::CONDITION_TYPE_AFTER_HEIGHT); break;
+    case consensus::ConditionType::kAfterBlocks: out->set_type(v1::CONDITION_TYPE_AFTER_BLOCKS); break;
+    case consensus::ConditionType::kOr: out->set_type(v1::CONDITION_TYPE_OR); break;
+  }
+  for (const auto& k : c.keys) out->add_keys(ToHex(k.span()));
+  out->set_threshold(c.threshold);
+  out->set_lock(c.lock);
+  for (const auto& b : c.branches) ConditionToProto(b, out->add_branches());
+}
+
+void HeaderToProto(const consensus::BlockHeader& h, v1::BlockHeader* out) {
+  out->set_hash(h.Hash().ToHex());
+  out->set_version(h.version);
+  out->set_prev_hash(h.prev_hash.ToHex());
+  out->set_merkle_root(h.merkle_root.ToHex());
+  out->set_time(h.time);
+  out->set_bits(h.bits);
+  out->set_nonce(h.nonce);
+}
+
+void TransactionToProto(const consensus::Transaction& tx, const AddressEncoder& encode, v1::Transaction* out) {
+  out->set_txid(tx.txid().ToHex());
+  out->set_wtxid(tx.wtxid().ToHex());
+  out->set_version(tx.version());
+  for (const auto& in : tx.inputs()) {
+    auto* pin = out->add_inputs();
+    pin->mutable_prevout()->set_txid(in.prevout.txid.ToHex());
+    pin->mutable_prevout()->set_index(in.prevout.index);
+    pin->set_satisfaction_hex(ToHex(consensus::EncodeSatisfaction(in.satisfaction)));
+  }
+  for (const auto& o : tx.outputs()) {
+    auto* pout = out->add_outputs();
+    pout->set_amount(o.amount.units);
+    ConditionToProto(o.condition, pout->mutable_condition());
+    if (o.condition.type == consensus::ConditionType::kKey && o.condition.keys.size() == 1 && encode) {
+      pout->set_address(encode(o.condition.keys[0]));
+    }
+  }
+  auto* rec = out->mutable_record();
+  rec->set_kind(static_cast<std::uint32_t>(tx.record().kind));
+  rec->set_version(tx.record().version);
+  rec->set_payload_hex(ToHex(tx.record().payload));
+  out->set_size(tx.size());
+  out->set_coinbase(tx.IsCoinbase());
+}
+
+}  // namespace wattline::rpc

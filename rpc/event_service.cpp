@@ -1,0 +1,103 @@
+#include <memory>
+
+#include "rpc/event_queue.h"
+#include "rpc/services.h"
+
+namespace wattline::rpc {
+namespace {
+
+constexpr std::chrono::milliseconds kPoll{200};
+
+/** Counts the stream in env.active_streams for its lifetime; refuses past max_streams. */
+class StreamSlot {
+ public:
+  explicit StreamSlot(ServiceEnv& env) : m_env(env) {
+    m_ok = m_env.active_streams.fetch_add(1) < m_env.max_streams;
+  }
+  ~StreamSlot() { m_env.active_streams.fetch_sub(1); }
+  StreamSlot(const StreamSlot&) = delete;
+  StreamSlot& operator=(const StreamSlot&) = delete;
+  bool ok() const { return m_ok; }
+
+ private:
+  ServiceEnv& m_env;
+  bool m_ok;
+};
+
+/** Unsubscribes on every way out of the handler. */
+class Subscription {
+ public:
+  Subscription(Backend& backend, std::uint64_t id) : m_backend(backend), m_id(id) {}
+  ~Subscription() { m_backend.Unsubscribe(m_id); }
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+
+ private:
+  Backend& m_backend;
+  std::uint64_t m_id;
+};
+
+/** Pumps queue -> writer until max events, cancel, shutdown or overflow. */
+template <class Event, class Msg, class ToMsg>
+grpc::Status Pump(ServiceEnv& env, grpc::ServerContext* ctx, EventQueue<Event>& queue, std::uint32_t max_events,
+                  grpc::ServerWriter<Msg>* writer, ToMsg to_msg) {
+  std::uint64_t sent = 0;
+  // Ends when the client cancels, the server shuts down, the queue overflows, a write fails
+  // (client gone) or max_events are sent: each wait is bounded by kPoll.
+  for (;;) {
+    if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "cancelled by the client"};
+    if (env.shutting_down.load()) return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
+    auto item = queue.Pop(kPoll);
+    if (!item) {
+      if (queue.overflowed()) {
+        return {grpc::StatusCode::RESOURCE_EXHAUSTED, "events arrived faster than the client read them"};
+      }
+      continue;
+    }
+    if (!writer->Write(to_msg(*item))) return {grpc::StatusCode::CANCELLED, "client went away"};
+    ++sent;
+    if (max_events != 0 && sent >= max_events) return grpc::Status::OK;
+  }
+}
+
+}  // namespace
+
+grpc::Status EventServiceImpl::SubscribeBlocks(grpc::ServerContext* ctx, const v1::SubscribeBlocksRequest* req,
+                                               grpc::ServerWriter<v1::BlockEvent>* writer) {
+  RPC_AUTHORIZE(ctx, "EventService", "SubscribeBlocks");
+  StreamSlot slot(m_env);
+  if (!slot.ok()) return {grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open event streams"};
+  auto queue = std::make_shared<EventQueue<BlockNotice>>(m_env.stream_queue);
+  Subscription sub(m_env.backend, m_env.backend.SubscribeBlocks([queue](const BlockNotice& n) { queue->Push(n); }));
+  writer->SendInitialMetadata();  // the client knows it is subscribed before the first event
+  return Pump(m_env, ctx, *queue, req->max_events(), writer, [](const BlockNotice& n) {
+    v1::BlockEvent e;
+    e.set_hash(n.hash.ToHex());
+    e.set_height(n.height);
+    e.set_connected(n.connected);
+    return e;
+  });
+}
+
+grpc::Status EventServiceImpl::SubscribeTransactions(grpc::ServerContext* ctx,
+                                                     const v1::SubscribeTransactionsRequest* req,
+                                                     grpc::ServerWriter<v1::TransactionEvent>* writer) {
+  RPC_AUTHORIZE(ctx, "EventService", "SubscribeTransactions");
+  StreamSlot slot(m_env);
+  if (!slot.ok()) return {grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open event streams"};
+  auto queue = std::make_shared<EventQueue<consensus::TransactionRef>>(m_env.stream_queue);
+  Subscription sub(m_env.backend,
+                   m_env.backend.SubscribeTransactions([queue](const consensus::TransactionRef& tx) { queue->Push(tx); }));
+  writer->SendInitialMetadata();
+  return Pump(m_env, ctx, *queue, req->max_events(), writer, [](const consensus::TransactionRef& tx) {
+    v1::TransactionEvent e;
+    e.set_txid(tx->txid().ToHex());
+    e.set_size(tx->size());
+    std::int64_t total = 0;
+    for (const auto& o : tx->outputs()) total += o.amount.units;  // a valid tx's sum is <= kMaxMoney
+    e.set_output_total(total);
+    return e;
+  });
+}
+
+}  // namespace wattline::rpc

@@ -1,0 +1,166 @@
+// The only file of rpc/ that calls the node's components. What it assumes of the headers the
+// lead is writing (node/miner.h, node/txindex.h) is listed in docs/api.md, "Wiring".
+#include "rpc/node_backend.h"
+
+#include "node/address.h"
+#include "node/miner.h"
+#include "node/node.h"
+#include "node/txindex.h"
+
+#ifndef WATTLINE_VERSION
+#define WATTLINE_VERSION "0.1.0"
+#endif
+
+namespace wattline::rpc {
+namespace {
+
+BlockInfo InfoOf(const ledger::Chainstate& cs, const ledger::BlockIndex& idx) {
+  BlockInfo b;
+  b.header = idx.header;
+  b.hash = idx.hash;
+  b.height = idx.height;
+  b.tx_count = idx.tx_count;
+  b.active = cs.IsActive(&idx);
+  b.have_data = idx.HaveData();
+  return b;
+}
+
+class NodeBackend final : public Backend {
+ public:
+  explicit NodeBackend(node::Node& node) : m_node(node) {}
+
+  const consensus::Params& params() const override { return m_node.params(); }
+  std::string Version() const override { return WATTLINE_VERSION; }
+  std::int64_t Now() const override { return node::Node::Now(); }
+
+  TipInfo Tip() const override {
+    const ledger::BlockIndex* tip = m_node.chainstate().Tip();
+    return {tip->height, tip->hash, tip->header};
+  }
+
+  MempoolInfo Mempool() const override {
+    auto& mp = m_node.mempool();
+    return {mp.Count(), mp.Bytes(), mp.MinFeeRate(node::Node::Now())};
+  }
+
+  std::optional<BlockInfo> BlockByHash(const crypto::Hash256& hash) const override {
+    const auto& cs = m_node.chainstate();
+    const ledger::BlockIndex* idx = cs.LookupBlockIndex(hash);
+    if (idx == nullptr) return std::nullopt;
+    return InfoOf(cs, *idx);
+  }
+
+  std::optional<BlockInfo> BlockAtHeight(std::uint32_t height) const override {
+    const auto& cs = m_node.chainstate();
+    const ledger::BlockIndex* idx = cs.ActiveAt(height);
+    if (idx == nullptr) return std::nullopt;
+    return InfoOf(cs, *idx);
+  }
+
+  bool ReadBlock(const crypto::Hash256& hash, consensus::Block& block) const override {
+    const auto& cs = m_node.chainstate();
+    const ledger::BlockIndex* idx = cs.LookupBlockIndex(hash);
+    return idx != nullptr && cs.ReadBlock(*idx, block);
+  }
+
+  std::optional<TxLookupResult> FindTransaction(const crypto::Hash256& txid) const override {
+    if (auto entry = m_node.mempool().Get(txid)) {
+      TxLookupResult r;
+      r.tx = entry->tx;
+      r.in_mempool = true;
+      r.fee = entry->fee;
+      return r;
+    }
+    const std::optional<crypto::Hash256> block_hash = m_node.txindex().Lookup(txid);
+    if (!block_hash) return std::nullopt;
+    consensus::Block block;
+    if (!ReadBlock(*block_hash, block)) return std::nullopt;
+    for (const auto& tx : block.txs) {
+      if (tx->txid() != txid) continue;
+      TxLookupResult r;
+      r.tx = tx;
+      r.block_hash = *block_hash;
+      if (const auto* idx = m_node.chainstate().LookupBlockIndex(*block_hash)) r.height = idx->height;
+      return r;
+    }
+    return std::nullopt;
+  }
+
+  std::vector<UtxoInfo> UtxosOf(const crypto::XOnlyPubKey& key, std::size_t limit) const override {
+    // No address index: a scan of the coin set (flushes the coin cache first). Fine for the
+    // devnet and tests; an address index belongs in node/ if this becomes hot.
+    std::vector<UtxoInfo> out;
+    m_node.chainstate().ForEachCoin([&](const consensus::OutPoint& op, const consensus::Coin& coin) {
+      if (out.size() >= limit) return;
+      const auto& c = coin.out.condition;
+      if (c.type == consensus::ConditionType::kKey && c.keys.size() == 1 && c.keys[0] == key) out.push_back({op, coin});
+    });
+    return out;
+  }
+
+  std::optional<crypto::XOnlyPubKey> DecodeAddress(std::string_view text, std::string* error) const override {
+    return node::DecodeAddress(text, params().network, error);
+  }
+  std::string EncodeAddress(const crypto::XOnlyPubKey& key) const override {
+    return node::EncodeAddress(key, params().network);
+  }
+
+  SubmitResult SubmitTransaction(const consensus::TransactionRef& tx) override {
+    SubmitResult r;
+    r.accepted = m_node.SubmitTransaction(tx, r.reject, &r.fee);
+    return r;
+  }
+
+  bool HasWallet() const override { return m_node.wallet() != nullptr; }
+  bool WalletLocked() const override { return W().IsLocked(); }
+  node::WalletBalance WalletBalanceOf() const override { return W().Balance(); }
+  node::Wallet::Result WalletNewAddress(std::string& address) override { return W().NewAddress(address); }
+  node::Wallet::Result WalletSend(const std::string& address, consensus::Amount amount, std::int64_t fee_rate,
+                                  crypto::Hash256& txid) override {
+    return W().Send(address, amount, fee_rate, txid);
+  }
+  std::vector<node::WalletTxRecord> WalletHistory() const override { return W().History(); }
+  node::Wallet::Result WalletUnlock(const std::string& passphrase, std::chrono::seconds timeout) override {
+    return W().Unlock(passphrase, timeout);
+  }
+  void WalletLock() override { W().Lock(); }
+  node::Wallet::Result WalletChangePassphrase(const std::string& o, const std::string& n) override {
+    return W().ChangePassphrase(o, n);
+  }
+  void WalletRescan() override { W().Rescan(); }
+  crypto::XOnlyPubKey WalletDefaultKey() const override { return W().DefaultKey(); }
+
+  bool Generate(std::uint32_t n, const std::optional<crypto::XOnlyPubKey>& payout, std::vector<crypto::Hash256>& hashes,
+                std::string& error) override {
+    return m_node.Generate(n, payout, hashes, error);
+  }
+  bool StartMining(unsigned threads, std::string& error) override { return m_node.miner().Start(threads, error); }
+  void StopMining() override { m_node.miner().Stop(); }
+  MiningInfo Mining() const override {
+    const node::Miner& m = m_node.miner();
+    MiningInfo info;
+    info.running = m.Running();
+    info.threads = m.Threads();
+    info.hashes_per_second = m.HashesPerSecond();
+    info.blocks_mined = m.BlocksMined();
+    return info;
+  }
+
+  std::uint64_t SubscribeBlocks(std::function<void(const BlockNotice&)> fn) override {
+    return m_node.SubscribeBlocks([fn = std::move(fn)](const node::BlockEvent& e) { fn({e.hash, e.height, e.connected}); });
+  }
+  std::uint64_t SubscribeTransactions(std::function<void(const consensus::TransactionRef&)> fn) override {
+    return m_node.SubscribeTransactions(std::move(fn));
+  }
+  void Unsubscribe(std::uint64_t id) override { m_node.Unsubscribe(id); }
+
+ private:
+  node::Wallet& W() const { return *m_node.wallet(); }  // handlers check HasWallet() first
+  node::Node& m_node;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeNodeBackend(node::Node& node) { return std::make_unique<NodeBackend>(node); }
+
+}  // namespace wattline::rpc

@@ -1,0 +1,76 @@
+#include "rpc/roles.h"
+
+#include <algorithm>
+
+namespace wattline::rpc {
+namespace {
+
+constexpr RoleMask kAdmin = Mask(Role::kAdmin);
+constexpr RoleMask kWallet = Mask(Role::kWallet);
+constexpr RoleMask kMeter = Mask(Role::kMeter);
+constexpr RoleMask kUtility = Mask(Role::kUtility);
+constexpr RoleMask kEveryone = kAdmin | kWallet | kMeter | kUtility;
+
+// THE table. Keep it sorted by path (a test checks) and in step with wattline.proto (a test
+// checks that too). docs/api.md prints the same table for people.
+constexpr MethodRule kTable[] = {
+    {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", kEveryone},
+    {"/wattline.v1.EventService/SubscribeBlocks", kEveryone},
+    {"/wattline.v1.EventService/SubscribeTransactions", kAdmin | kWallet | kUtility},
+    {"/wattline.v1.MiningService/Generate", kAdmin},
+    {"/wattline.v1.MiningService/GetInfo", kAdmin | kUtility},
+    {"/wattline.v1.MiningService/Start", kAdmin},
+    {"/wattline.v1.MiningService/Stop", kAdmin},
+    {"/wattline.v1.NodeService/GetBlock", kEveryone},
+    {"/wattline.v1.NodeService/GetBlockHeader", kEveryone},
+    {"/wattline.v1.NodeService/GetBlockHeaders", kEveryone},
+    {"/wattline.v1.NodeService/GetInfo", kEveryone},
+    {"/wattline.v1.NodeService/GetTransaction", kEveryone},
+    {"/wattline.v1.NodeService/GetUtxos", kAdmin | kWallet | kUtility},
+    {"/wattline.v1.TxService/SubmitTransaction", kEveryone},
+    {"/wattline.v1.WalletService/ChangePassphrase", kAdmin},
+    {"/wattline.v1.WalletService/GetBalance", kAdmin | kWallet},
+    {"/wattline.v1.WalletService/GetNewAddress", kAdmin | kWallet},
+    {"/wattline.v1.WalletService/GetWalletInfo", kAdmin | kWallet},
+    {"/wattline.v1.WalletService/ListTransactions", kAdmin | kWallet},
+    {"/wattline.v1.WalletService/Lock", kAdmin | kWallet},
+    {"/wattline.v1.WalletService/Rescan", kAdmin},
+    {"/wattline.v1.WalletService/Send", kAdmin | kWallet},
+    {"/wattline.v1.WalletService/Unlock", kAdmin | kWallet},
+};
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kAdmin: return "admin";
+    case Role::kWallet: return "wallet";
+    case Role::kMeter: return "meter";
+    case Role::kUtility: return "utility";
+  }
+  return "unknown";
+}
+
+std::optional<Role> RoleFromName(std::string_view name) {
+  for (Role r : kAllRoles) {
+    if (RoleName(r) == name) return r;
+  }
+  return std::nullopt;
+}
+
+std::span<const MethodRule> MethodTable() { return kTable; }
+
+const MethodRule* FindMethod(std::string_view path) {
+  const auto* it = std::lower_bound(std::begin(kTable), std::end(kTable), path,
+                                    [](const MethodRule& r, std::string_view p) { return r.path < p; });
+  if (it == std::end(kTable) || it->path != path) return nullptr;
+  return it;
+}
+
+bool IsAllowed(Role role, std::string_view path) {
+  if (role == Role::kAdmin) return true;
+  const MethodRule* rule = FindMethod(path);
+  return rule != nullptr && (rule->allowed & Mask(role)) != 0;
+}
+
+}  // namespace wattline::rpc

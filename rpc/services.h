@@ -1,0 +1,110 @@
+// The five gRPC services. Each handler starts with RPC_AUTHORIZE (the role check of rpc/auth.h
+// on the call's own metadata, for the handler's own method), converts the request with
+// rpc/convert.h, calls the Backend, and maps failures with rpc/status.h.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "rpc/auth.h"
+#include "rpc/backend.h"
+#include "rpc/convert.h"
+#include "rpc/credentials.h"
+#include "rpc/status.h"
+#include "wattline/v1/wattline.grpc.pb.h"
+
+namespace wattline::rpc {
+
+/** What every service shares: the backend, the credentials, and the server's shutdown state. */
+struct ServiceEnv {
+  Backend& backend;
+  const Credentials& credentials;
+  std::atomic<bool> shutting_down{false};
+  std::atomic<unsigned> active_streams{0};
+  unsigned max_streams = 32;
+  std::size_t stream_queue = 256;  //!< events buffered per stream before RESOURCE_EXHAUSTED
+};
+
+/** The second per-call check (the first is TokenAuthProcessor): role of this call's token. */
+grpc::Status CheckCall(const ServiceEnv& env, const grpc::ServerContext* ctx, std::string_view path);
+
+#define WATTLINE_RPC_PATH(service, method) "/wattline.v1." service "/" method
+#define RPC_AUTHORIZE(ctx, service, method)                                                      \
+  do {                                                                                          \
+    if (grpc::Status s_ = CheckCall(m_env, ctx, WATTLINE_RPC_PATH(service, method)); !s_.ok()) \
+      return s_;                                                                                \
+  } while (false)
+
+class NodeServiceImpl final : public v1::NodeService::Service {
+ public:
+  explicit NodeServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status GetInfo(grpc::ServerContext*, const v1::GetInfoRequest*, v1::GetInfoResponse*) override;
+  grpc::Status GetBlock(grpc::ServerContext*, const v1::GetBlockRequest*, v1::GetBlockResponse*) override;
+  grpc::Status GetBlockHeader(grpc::ServerContext*, const v1::GetBlockHeaderRequest*,
+                              v1::GetBlockHeaderResponse*) override;
+  grpc::Status GetBlockHeaders(grpc::ServerContext*, const v1::GetBlockHeadersRequest*,
+                               v1::GetBlockHeadersResponse*) override;
+  grpc::Status GetTransaction(grpc::ServerContext*, const v1::GetTransactionRequest*,
+                              v1::GetTransactionResponse*) override;
+  grpc::Status GetUtxos(grpc::ServerContext*, const v1::GetUtxosRequest*, v1::GetUtxosResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
+class TxServiceImpl final : public v1::TxService::Service {
+ public:
+  explicit TxServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status SubmitTransaction(grpc::ServerContext*, const v1::SubmitTransactionRequest*,
+                                 v1::SubmitTransactionResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
+class WalletServiceImpl final : public v1::WalletService::Service {
+ public:
+  explicit WalletServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status GetBalance(grpc::ServerContext*, const v1::GetBalanceRequest*, v1::GetBalanceResponse*) override;
+  grpc::Status GetNewAddress(grpc::ServerContext*, const v1::GetNewAddressRequest*,
+                             v1::GetNewAddressResponse*) override;
+  grpc::Status Send(grpc::ServerContext*, const v1::SendRequest*, v1::SendResponse*) override;
+  grpc::Status ListTransactions(grpc::ServerContext*, const v1::ListTransactionsRequest*,
+                                v1::ListTransactionsResponse*) override;
+  grpc::Status Unlock(grpc::ServerContext*, const v1::UnlockRequest*, v1::UnlockResponse*) override;
+  grpc::Status Lock(grpc::ServerContext*, const v1::LockRequest*, v1::LockResponse*) override;
+  grpc::Status ChangePassphrase(grpc::ServerContext*, const v1::ChangePassphraseRequest*,
+                                v1::ChangePassphraseResponse*) override;
+  grpc::Status Rescan(grpc::ServerContext*, const v1::RescanRequest*, v1::RescanResponse*) override;
+  grpc::Status GetWalletInfo(grpc::ServerContext*, const v1::GetWalletInfoRequest*,
+                             v1::GetWalletInfoResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
+class MiningServiceImpl final : public v1::MiningService::Service {
+ public:
+  explicit MiningServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status Generate(grpc::ServerContext*, const v1::GenerateRequest*, v1::GenerateResponse*) override;
+  grpc::Status Start(grpc::ServerContext*, const v1::StartMiningRequest*, v1::StartMiningResponse*) override;
+  grpc::Status Stop(grpc::ServerContext*, const v1::StopMiningRequest*, v1::StopMiningResponse*) override;
+  grpc::Status GetInfo(grpc::ServerContext*, const v1::GetMiningInfoRequest*, v1::GetMiningInfoResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
+class EventServiceImpl final : public v1::EventService::Service {
+ public:
+  explicit EventServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status SubscribeBlocks(grpc::ServerContext*, const v1::SubscribeBlocksRequest*,
+                               grpc::ServerWriter<v1::BlockEvent>*) override;
+  grpc::Status SubscribeTransactions(grpc::ServerContext*, const v1::SubscribeTransactionsRequest*,
+                                     grpc::ServerWriter<v1::TransactionEvent>*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
+}  // namespace wattline::rpc
