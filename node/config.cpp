@@ -43,8 +43,7 @@ po::options_description Options() {
   rpc.add_options()
       ("rpc", po::value<bool>()->default_value(true), "Serve the gRPC API")
       ("rpcbind", po::value<std::string>()->default_value("127.0.0.1"), "Address the API listens on")
-      ("rpcport", po::value<std::int64_t>(), "API port (default: 9734 main, 19734 testnet, 29734 devnet, 39734 regtest; 0: any free port)")
-      ("rpctls", po::value<bool>()->default_value(true), "TLS with the certificate in <datadir>/tls (off only for debugging)")
+      ("rpcport", po::value<std::int64_t>(), "API port, always TLS with the certificate in <datadir>/tls (default: 9734 main, 19734 testnet, 29734 devnet, 39734 regtest; 0: any free port)")
       ("rpcmaxrequest", po::value<std::int64_t>()->default_value(4096), "Largest request in KiB")
       ("rpcrate", po::value<std::int64_t>()->default_value(200), "Requests per second per credential");
   po::options_description log("Logging");
@@ -170,7 +169,6 @@ bool ParseConfig(int argc, const char* const argv[], DaemonConfig& config, std::
     config.rpc = vm["rpc"].as<bool>();
     config.rpc_bind = vm["rpcbind"].as<std::string>();
     config.rpc_port = static_cast<std::uint16_t>(vm.count("rpcport") ? Count(vm, "rpcport", 0, 65535) : DefaultRpcPort(*network));
-    config.rpc_tls = vm["rpctls"].as<bool>();
     config.rpc_max_request_bytes = static_cast<std::size_t>(Count(vm, "rpcmaxrequest", 1, 64 * 1024)) << 10;
     config.rpc_rate_per_second = static_cast<unsigned>(Count(vm, "rpcrate", 1, 1000000));
 

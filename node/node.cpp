@@ -223,24 +223,37 @@ bool Node::Init(std::string& error) {
   }
 
   m_miner = std::make_unique<Miner>(*this);
-  if (m_options.mine_threads > 0) {
-    consensus::Condition payout;
-    if (!m_options.payout_address.empty()) {
-      std::string why;
-      auto key = DecodeAddress(m_options.payout_address, params.network, &why);
-      if (!key) {
-        error = "payout address: " + why;
-        return false;
-      }
-      payout = consensus::Condition::Key(*key);
-    } else if (m_wallet) {
-      payout = consensus::Condition::Key(m_wallet->DefaultKey());
-    } else {
-      error = "mining needs a payout address when the wallet is off";
+  if (m_options.mine_threads > 0 && !StartMining(m_options.mine_threads, error)) return false;
+  return true;
+}
+
+bool Node::PayoutCondition(consensus::Condition& out, std::string& error) const {
+  if (!m_options.payout_address.empty()) {
+    std::string why;
+    auto key = DecodeAddress(m_options.payout_address, m_options.params->network, &why);
+    if (!key) {
+      error = "payout address: " + why;
       return false;
     }
-    m_miner->Start(m_options.mine_threads, payout);
+    out = consensus::Condition::Key(*key);
+    return true;
   }
+  if (m_wallet) {
+    out = consensus::Condition::Key(m_wallet->DefaultKey());
+    return true;
+  }
+  error = "mining needs a payout address when the wallet is off";
+  return false;
+}
+
+bool Node::StartMining(unsigned threads, std::string& error) {
+  if (threads == 0 || threads > 256) {
+    error = "threads must be between 1 and 256";
+    return false;
+  }
+  consensus::Condition payout;
+  if (!PayoutCondition(payout, error)) return false;
+  m_miner->Start(threads, payout);
   return true;
 }
 
@@ -347,10 +360,7 @@ bool Node::Generate(std::uint32_t n, const std::optional<crypto::XOnlyPubKey>& p
   consensus::Condition cond;
   if (payout) {
     cond = consensus::Condition::Key(*payout);
-  } else if (m_wallet) {
-    cond = consensus::Condition::Key(m_wallet->DefaultKey());
-  } else {
-    error = "no payout address and no wallet";
+  } else if (!PayoutCondition(cond, error)) {
     return false;
   }
   static std::atomic<std::uint64_t> extra{0};

@@ -83,6 +83,9 @@ class Node {
   bool Generate(std::uint32_t n, const std::optional<crypto::XOnlyPubKey>& payout,
                 std::vector<crypto::Hash256>& hashes, std::string& error);
 
+  /** Starts (or restarts) the miner paying to the configured payout address or the wallet. */
+  bool StartMining(unsigned threads, std::string& error);
+
   using BlockListener = std::function<void(const BlockEvent&)>;
   using TxListener = std::function<void(const consensus::TransactionRef&)>;
   /** Listeners run on the thread that caused the event; keep them short. Returns an id. */
@@ -107,6 +110,7 @@ class Node {
   void ForwardEvents();
   void ForwardRemovals();
   void NotifyTransaction(const consensus::TransactionRef& tx);
+  bool PayoutCondition(consensus::Condition& out, std::string& error) const;
 
   NodeOptions m_options;
   int m_lock_fd = -1;

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -29,6 +30,9 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // gRPC core logs its own errors (a bad TLS client, a busy port) to stderr in a verbose
+  // format; the daemon reports those itself. GRPC_VERBOSITY set by the operator still wins.
+  ::setenv("GRPC_VERBOSITY", "NONE", /*overwrite=*/0);
   node::DaemonConfig config;
   std::string error;
   if (!node::ParseConfig(argc, argv, config, error)) return Fail(error + " (see wattlined --help)");

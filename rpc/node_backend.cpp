@@ -5,7 +5,7 @@
 #include "node/address.h"
 #include "node/miner.h"
 #include "node/node.h"
-#include "node/txindex.h"
+#include "node/tx_index.h"
 
 #ifndef WATTLINE_VERSION
 #define WATTLINE_VERSION "0.1.0"
@@ -134,15 +134,15 @@ class NodeBackend final : public Backend {
                 std::string& error) override {
     return m_node.Generate(n, payout, hashes, error);
   }
-  bool StartMining(unsigned threads, std::string& error) override { return m_node.miner().Start(threads, error); }
+  bool StartMining(unsigned threads, std::string& error) override { return m_node.StartMining(threads, error); }
   void StopMining() override { m_node.miner().Stop(); }
   MiningInfo Mining() const override {
-    const node::Miner& m = m_node.miner();
+    const node::MinerInfo m = m_node.miner().Info();
     MiningInfo info;
-    info.running = m.Running();
-    info.threads = m.Threads();
-    info.hashes_per_second = m.HashesPerSecond();
-    info.blocks_mined = m.BlocksMined();
+    info.running = m.running;
+    info.threads = m.threads;
+    info.hashes_per_second = m.hashes_per_second;
+    info.blocks_mined = m.blocks_found;
     return info;
   }
 

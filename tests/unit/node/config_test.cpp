@@ -24,7 +24,6 @@ TEST(Config, DefaultsPerNetwork) {
   EXPECT_EQ(c.rpc_port, 29734);
   EXPECT_EQ(c.node.params, &consensus::GetParams(consensus::Network::kDevnet));
   EXPECT_EQ(c.node.mine_threads, 0u);
-  EXPECT_TRUE(c.rpc_tls);
   EXPECT_EQ(node::DefaultDatadir(consensus::Network::kRegtest).filename(), "regtest");
 }
 
@@ -72,6 +71,6 @@ TEST(Config, HelpDocumentsEveryOption) {
   const std::string help = node::HelpText();
   for (const char* opt : {"--network", "--datadir", "--conf", "--dbcache", "--maxmempool", "--minrelayfee",
                           "--mempoolexpiry", "--persistmempool", "--mine", "--minethreads", "--payout", "--wallet",
-                          "--utility", "--rpcbind", "--rpcport", "--rpctls", "--rpcrate", "--loglevel", "--debug"})
+                          "--utility", "--rpcbind", "--rpcport", "--rpcrate", "--loglevel", "--debug"})
     EXPECT_NE(help.find(opt), std::string::npos) << opt;
 }
