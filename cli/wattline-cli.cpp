@@ -469,6 +469,17 @@ int main(int argc, char** argv) {
                    c, &v1::MiningService::Stub::Start, req), "mining");
     };
   });
+  auto* submitblock = sub("submitblock", "Submit a block (hex of its canonical encoding)");
+  submitblock->add_option("hex", hex_arg, "Block encoding in hex")->required();
+  submitblock->callback([&] {
+    action = [&](const Client& c) {
+      v1::SubmitBlockRequest req;
+      req.set_block(HexToBytes(hex_arg));
+      const auto r = Call<v1::MiningService, v1::SubmitBlockRequest, v1::SubmitBlockResponse>(
+          c, &v1::MiningService::Stub::SubmitBlock, req);
+      Print(c, r, r.hash() + (r.active() ? " (active, height " : " (stored, height ") + std::to_string(r.height()) + ")");
+    };
+  });
   sub("stopmining", "Stop the internal miner")->callback([&] {
     action = [](const Client& c) {
       Print(c, Call<v1::MiningService, v1::StopMiningRequest, v1::StopMiningResponse>(

@@ -120,6 +120,9 @@ class Backend {
   // Mining.
   virtual bool Generate(std::uint32_t n, const std::optional<crypto::XOnlyPubKey>& payout,
                         std::vector<crypto::Hash256>& hashes, std::string& error) = 0;
+  /** Validates and stores a block; height and whether it is active are set when accepted. */
+  virtual bool SubmitBlock(const consensus::Block& block, consensus::ValidationState& state, std::uint32_t& height,
+                           bool& active) = 0;
   virtual bool StartMining(unsigned threads, std::string& error) = 0;
   virtual void StopMining() = 0;
   virtual MiningInfo Mining() const = 0;

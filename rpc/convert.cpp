@@ -36,6 +36,22 @@ RpcError ParseAmount(std::int64_t units, std::string_view field, consensus::Amou
   return {};
 }
 
+RpcError ParseRawBlock(const std::string& bytes, consensus::Block& out) {
+  if (bytes.empty()) return Invalid("block: empty");
+  if (bytes.size() > consensus::kMaxBlockSize) {
+    return Invalid("block: " + std::to_string(bytes.size()) + " bytes, more than the maximum " +
+                   std::to_string(consensus::kMaxBlockSize));
+  }
+  const crypto::ByteSpan span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  const consensus::DecodeError err = consensus::DecodeBlock(span, out);
+  if (err != consensus::DecodeError::kOk) {
+    RpcError e = FromDecodeError(err, "block");
+    e.reject_reason = std::string(consensus::ReasonCode(consensus::Reason::kBlockDecode));
+    return e;
+  }
+  return {};
+}
+
 RpcError ParseRawTransaction(const std::string& bytes, consensus::TransactionRef& out) {
   if (bytes.empty()) return Invalid("raw_tx: empty");
   if (bytes.size() > consensus::kMaxTxSize) {

@@ -37,6 +37,8 @@ RpcError ParseHash(std::string_view hex, std::string_view field, crypto::Hash256
 /** units in [min_units, kMaxMoney]; min_units is 0 or 1. */
 RpcError ParseAmount(std::int64_t units, std::string_view field, consensus::Amount& out, std::int64_t min_units = 0);
 RpcError ParseRawTransaction(const std::string& bytes, consensus::TransactionRef& out);
+/** A block's canonical encoding (at most kMaxBlockSize bytes); INVALID_ARGUMENT naming the decode error. */
+RpcError ParseRawBlock(const std::string& bytes, consensus::Block& out);
 RpcError ParseAddress(std::string_view text, std::string_view field, const AddressDecoder& decode,
                       crypto::XOnlyPubKey& out);
 RpcError ParseBlockFormat(int value, v1::BlockFormat& out);

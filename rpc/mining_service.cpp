@@ -31,6 +31,21 @@ grpc::Status MiningServiceImpl::Generate(grpc::ServerContext* ctx, const v1::Gen
   return grpc::Status::OK;
 }
 
+grpc::Status MiningServiceImpl::SubmitBlock(grpc::ServerContext* ctx, const v1::SubmitBlockRequest* req,
+                                            v1::SubmitBlockResponse* out) {
+  RPC_AUTHORIZE(ctx, "MiningService", "SubmitBlock");
+  consensus::Block block;
+  if (auto e = ParseRawBlock(req->block(), block); !e.ok()) return Finish(ctx, e);
+  consensus::ValidationState state;
+  std::uint32_t height = 0;
+  bool active = false;
+  if (!m_env.backend.SubmitBlock(block, state, height, active)) return Finish(ctx, FromValidation(state));
+  out->set_hash(block.Hash().ToHex());
+  out->set_height(height);
+  out->set_active(active);
+  return grpc::Status::OK;
+}
+
 grpc::Status MiningServiceImpl::Start(grpc::ServerContext* ctx, const v1::StartMiningRequest* req,
                                       v1::StartMiningResponse*) {
   RPC_AUTHORIZE(ctx, "MiningService", "Start");

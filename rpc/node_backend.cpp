@@ -134,6 +134,14 @@ class NodeBackend final : public Backend {
                 std::string& error) override {
     return m_node.Generate(n, payout, hashes, error);
   }
+  bool SubmitBlock(const consensus::Block& block, consensus::ValidationState& state, std::uint32_t& height,
+                   bool& active) override {
+    if (!m_node.SubmitBlock(block, state)) return false;
+    const ledger::BlockIndex* idx = m_node.chainstate().LookupBlockIndex(block.Hash());
+    height = idx ? idx->height : 0;
+    active = idx && m_node.chainstate().IsActive(idx);
+    return true;
+  }
   bool StartMining(unsigned threads, std::string& error) override { return m_node.StartMining(threads, error); }
   void StopMining() override { m_node.miner().Stop(); }
   MiningInfo Mining() const override {

@@ -21,6 +21,7 @@ constexpr MethodRule kTable[] = {
     {"/wattline.v1.MiningService/GetInfo", kAdmin | kUtility},
     {"/wattline.v1.MiningService/Start", kAdmin},
     {"/wattline.v1.MiningService/Stop", kAdmin},
+    {"/wattline.v1.MiningService/SubmitBlock", kAdmin | kUtility},
     {"/wattline.v1.NodeService/GetBlock", kEveryone},
     {"/wattline.v1.NodeService/GetBlockHeader", kEveryone},
     {"/wattline.v1.NodeService/GetBlockHeaders", kEveryone},

@@ -87,6 +87,7 @@ class MiningServiceImpl final : public v1::MiningService::Service {
  public:
   explicit MiningServiceImpl(ServiceEnv& env) : m_env(env) {}
   grpc::Status Generate(grpc::ServerContext*, const v1::GenerateRequest*, v1::GenerateResponse*) override;
+  grpc::Status SubmitBlock(grpc::ServerContext*, const v1::SubmitBlockRequest*, v1::SubmitBlockResponse*) override;
   grpc::Status Start(grpc::ServerContext*, const v1::StartMiningRequest*, v1::StartMiningResponse*) override;
   grpc::Status Stop(grpc::ServerContext*, const v1::StopMiningRequest*, v1::StopMiningResponse*) override;
   grpc::Status GetInfo(grpc::ServerContext*, const v1::GetMiningInfoRequest*, v1::GetMiningInfoResponse*) override;

@@ -89,6 +89,9 @@ class FakeBackend : public Backend {
     error = "not in the fake";
     return false;
   }
+  bool SubmitBlock(const consensus::Block&, consensus::ValidationState& state, std::uint32_t&, bool&) override {
+    return state.Invalid(consensus::Reason::kBlockPrevMissing, "not in the fake");
+  }
   bool StartMining(unsigned, std::string&) override { return true; }
   void StopMining() override {}
   MiningInfo Mining() const override { return {}; }

@@ -29,7 +29,7 @@ std::set<std::string> ProtoMethodPaths() {
 
 TEST(Roles, EveryProtoMethodHasARule) {
   const auto paths = ProtoMethodPaths();
-  EXPECT_EQ(paths.size(), 22u);  // 6 node + 1 tx + 9 wallet + 4 mining + 2 events (reflection is not in this file)
+  EXPECT_EQ(paths.size(), 23u);  // 6 node + 1 tx + 9 wallet + 5 mining + 2 events (reflection is not in this file)
   for (const auto& p : paths) EXPECT_NE(FindMethod(p), nullptr) << "no role rule for " << p;
 }
 
@@ -63,6 +63,7 @@ TEST(Roles, EveryRoleTimesEveryMethod) {
       {"/wattline.v1.MiningService/GetInfo", "A--U"},
       {"/wattline.v1.MiningService/Start", "A---"},
       {"/wattline.v1.MiningService/Stop", "A---"},
+      {"/wattline.v1.MiningService/SubmitBlock", "A--U"},
       {"/wattline.v1.NodeService/GetBlock", "AWMU"},
       {"/wattline.v1.NodeService/GetBlockHeader", "AWMU"},
       {"/wattline.v1.NodeService/GetBlockHeaders", "AWMU"},
