@@ -49,12 +49,14 @@ if [ -z "$pid" ]; then
   done
 fi
 endpoint=$(cat "$datadir/rpc.endpoint")
+datadir_flag=""
+[ "$datadir" = "$HOME/.wattline/devnet" ] || datadir_flag=" --datadir $datadir"
 cat <<MSG
 devnet: wattlined is running (pid $pid), datadir $datadir
   gRPC API (TLS): $endpoint   certificate $datadir/tls/cert.pem
   credentials:    $datadir/credentials/{admin,wallet,meter,utility}.token
   log:            $datadir/debug.log
 Try:
-  $cli --network devnet getinfo
+  $cli --network devnet$datadir_flag getinfo
 Stop with: contrib/devnet.sh stop
 MSG
