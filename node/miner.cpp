@@ -123,7 +123,10 @@ void Miner::Work(unsigned thread_index) {
   while (!m_stop) {
     BlockTemplate tmpl;
     std::string error;
+    const crypto::Hash256 tip_before = m_node.chainstate().Tip()->hash;
     if (!CreateBlockTemplate(m_node, m_payout, extra++, tmpl, error)) {
+      // A new tip while the template was checked is a race, not a problem: build again.
+      if (m_node.chainstate().Tip()->hash != tip_before) continue;
       Log(Category::kMining)->warn("{}", error);
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
