@@ -36,36 +36,36 @@ RpcError ParseAmount(std::int64_t units, std::string_view field, consensus::Amou
   return {};
 }
 
-RpcError ParseRawBlock(const std::string& bytes, consensus::Block& out) {
-  if (bytes.empty()) return Invalid("block: empty");
-  if (bytes.size() > consensus::kMaxBlockSize) {
-    return Invalid("block: " + std::to_string(bytes.size()) + " bytes, more than the maximum " +
-                   std::to_string(consensus::kMaxBlockSize));
+namespace {
+// Bytes in, a canonical object out: size bound first, then the decoder, then one message
+// naming the decode error, with the reason code the ledger would give.
+template <typename Decode>
+RpcError ParseRaw(const std::string& bytes, const char* field, std::size_t max, consensus::Reason reason,
+                  Decode&& decode) {
+  if (bytes.empty()) return Invalid(std::string(field) + ": empty");
+  if (bytes.size() > max) {
+    return Invalid(std::string(field) + ": " + std::to_string(bytes.size()) + " bytes, more than the maximum " +
+                   std::to_string(max));
   }
   const crypto::ByteSpan span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-  const consensus::DecodeError err = consensus::DecodeBlock(span, out);
+  const consensus::DecodeError err = decode(span);
   if (err != consensus::DecodeError::kOk) {
-    RpcError e = FromDecodeError(err, "block");
-    e.reject_reason = std::string(consensus::ReasonCode(consensus::Reason::kBlockDecode));
+    RpcError e = FromDecodeError(err, field);
+    e.reject_reason = std::string(consensus::ReasonCode(reason));
     return e;
   }
   return {};
 }
+}  // namespace
+
+RpcError ParseRawBlock(const std::string& bytes, consensus::Block& out) {
+  return ParseRaw(bytes, "block", consensus::kMaxBlockSize, consensus::Reason::kBlockDecode,
+                  [&](crypto::ByteSpan b) { return consensus::DecodeBlock(b, out); });
+}
 
 RpcError ParseRawTransaction(const std::string& bytes, consensus::TransactionRef& out) {
-  if (bytes.empty()) return Invalid("raw_tx: empty");
-  if (bytes.size() > consensus::kMaxTxSize) {
-    return Invalid("raw_tx: " + std::to_string(bytes.size()) + " bytes, more than the maximum " +
-                   std::to_string(consensus::kMaxTxSize));
-  }
-  const crypto::ByteSpan span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-  const consensus::DecodeError err = consensus::DecodeTransaction(span, out);
-  if (err != consensus::DecodeError::kOk) {
-    RpcError e = FromDecodeError(err, "raw_tx");
-    e.reject_reason = std::string(consensus::ReasonCode(consensus::Reason::kTxDecode));
-    return e;
-  }
-  return {};
+  return ParseRaw(bytes, "raw_tx", consensus::kMaxTxSize, consensus::Reason::kTxDecode,
+                  [&](crypto::ByteSpan b) { return consensus::DecodeTransaction(b, out); });
 }
 
 RpcError ParseAddress(std::string_view text, std::string_view field, const AddressDecoder& decode,
