@@ -44,6 +44,8 @@ class Node:
         self.extra_args = list(extra_args or [])
         self.proc = None
         self.log_path = os.path.join(root, name + ".out")
+        # Error-level log lines this test expects (substrings); any other one fails the test.
+        self.expected_errors = []
 
     def start(self, extra_args=None, wait=True):
         args = [WATTLINED, "--network", self.network, "--datadir", self.datadir, "--rpcport", str(self.port),
@@ -107,6 +109,15 @@ class Node:
         self.proc = None
         return rc
 
+    def unexpected_errors(self):
+        """Error-level lines of the node's debug.log that the test did not expect."""
+        path = os.path.join(self.datadir, "debug.log")
+        if not os.path.exists(path):
+            return []
+        with open(path, errors="replace") as f:
+            errors = [l.rstrip() for l in f if " error " in l[:40] or " critical " in l[:40]]
+        return [l for l in errors if not any(e in l for e in self.expected_errors)]
+
     def kill9(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
@@ -146,7 +157,11 @@ class NodeTestCase(unittest.TestCase):
                 node.stop()
             except Exception as e:  # still clean up the others
                 print(f"{node.name}: {e}", file=sys.stderr)
-        if failed or os.environ.get("WATTLINE_KEEP_LOGS"):
+        unexpected = {n.name: n.unexpected_errors() for n in self.nodes}
+        unexpected = {k: v for k, v in unexpected.items() if v}
+        if failed or unexpected or os.environ.get("WATTLINE_KEEP_LOGS"):
             for node in self.nodes:
                 print(f"----- {node.name} log -----\n{node.output()}", file=sys.stderr)
         shutil.rmtree(self.root, ignore_errors=True)
+        if unexpected and not failed:
+            self.fail(f"unexpected error-level log lines: {unexpected}")

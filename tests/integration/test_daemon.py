@@ -107,6 +107,7 @@ class DaemonTest(NodeTestCase):
 
     def test_daemon_refuses_bad_setups_with_one_line(self):
         node = self.make_node("n").start()
+        node.expected_errors = ["is in use by another wattlined", "holds a chainstate of network"]
         # Same datadir twice.
         r = subprocess.run([WATTLINED, "--network", "regtest", "--datadir", node.datadir, "--rpcport", "0"],
                            capture_output=True, text=True, timeout=60)
