@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every benchmark binary of the release build and prints their summary tables, with the
+# machine and the date, in the form docs/benchmarks.md keeps. Best on an idle machine: the
+# ratios are measured within one run, the absolute rates depend on what else runs.
+#   contrib/run-benchmarks.sh [benchmark-binary-name ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake --build --preset release >/dev/null
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+bins=("$@")
+if [ ${#bins[@]} -eq 0 ]; then
+  mapfile -t bins < <(find build/release/bench build/release/meter -maxdepth 2 -type f -perm -u+x -name '*bench*' -printf '%f\n' 2>/dev/null | sort)
+fi
+for b in "${bins[@]}"; do
+  path=$(find build/release -type f -name "$b" -perm -u+x | head -n1)
+  echo
+  echo "## $b"
+  "$path" --benchmark_color=false 2>&1 | sed -n '/^measure/,$p;/^Benchmark/,/^$/p'
+done
