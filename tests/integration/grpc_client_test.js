@@ -98,6 +98,15 @@ function startDaemon() {
   daemon.stderr.on('data', keep);
   daemon.on('exit', (code, signal) => { daemonExit = { code, signal }; });
 }
+// Never leave a daemon behind: not when this script fails, nor when ctest's timeout kills it.
+process.on('exit', () => { if (daemon && !daemonExit) daemon.kill('SIGKILL'); });
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (daemon && !daemonExit) daemon.kill('SIGKILL');
+    try { fs.rmSync(datadir, { recursive: true, force: true }); } catch (_) { /* the daemon may still hold it */ }
+    process.exit(1);
+  });
+}
 
 async function waitForEndpoint() {
   const file = path.join(datadir, 'rpc.endpoint');
