@@ -553,7 +553,7 @@ TEST_F(ServerTest, ShutdownEndsOpenStreams) {
   v1::BlockEvent e;
   EXPECT_FALSE(reader->Read(&e));
   const grpc::Status s = reader->Finish();
-  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.error_code(), StatusCode::UNAVAILABLE) << s.error_message();  // docs/api.md: server shutting down
   stopper.join();
   EXPECT_EQ(m_backend->Live(), 0u);
   EXPECT_FALSE(std::filesystem::exists(EndpointPath(m_dir.path())));
@@ -573,6 +573,42 @@ TEST_F(ServerTest, ClientCancelEndsTheStreamAndUnsubscribes) {
   EXPECT_TRUE(WaitForSubscriptions(0));
   // The node keeps mining without the listener.
   EXPECT_EQ(Generate(1).size(), 1u);
+}
+
+TEST_F(ServerTest, TooManyStreamsAreRefusedAndTheSlotIsFreedAfterCancel) {
+  m_server->Shutdown();
+  RpcServerOptions opts;
+  opts.max_streams = 1;
+  StartServer(opts);
+  auto events = v1::EventService::NewStub(m_channel);
+  grpc::ClientContext first;
+  Auth(first, Token(Role::kAdmin));
+  auto open = events->SubscribeBlocks(&first, {});
+  open->WaitForInitialMetadata();
+  {
+    grpc::ClientContext ctx;
+    Auth(ctx, Token(Role::kAdmin));
+    auto second = events->SubscribeTransactions(&ctx, {});
+    v1::TransactionEvent e;
+    EXPECT_FALSE(second->Read(&e));
+    EXPECT_EQ(second->Finish().error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  }
+  first.TryCancel();
+  v1::BlockEvent e;
+  EXPECT_FALSE(open->Read(&e));
+  EXPECT_EQ(open->Finish().error_code(), StatusCode::CANCELLED);
+  ASSERT_TRUE(WaitForSubscriptions(0));
+  // The slot is free again: a new stream gets the node's next block.
+  grpc::ClientContext again;
+  Auth(again, Token(Role::kAdmin));
+  v1::SubscribeBlocksRequest req;
+  req.set_max_events(1);
+  auto reader = events->SubscribeBlocks(&again, req);
+  reader->WaitForInitialMetadata();
+  const auto hashes = Generate(1);
+  ASSERT_TRUE(reader->Read(&e));
+  EXPECT_EQ(e.hash(), hashes.at(0).ToHex());
+  EXPECT_TRUE(reader->Finish().ok());
 }
 
 TEST_F(ServerTest, BusyPortIsAClearError) {
