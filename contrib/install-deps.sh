@@ -13,6 +13,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcairo2-dev libeigen3-dev
 )
+# Node.js + npm run the independent gRPC client test (tests/integration/grpc_client_test.js);
+# only asked for when no `node` is on the PATH (any recent Node.js will do).
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -44,8 +44,8 @@ po::options_description Options() {
       ("rpc", po::value<bool>()->default_value(true), "Serve the gRPC API")
       ("rpcbind", po::value<std::string>()->default_value("127.0.0.1"), "Address the API listens on")
       ("rpcport", po::value<std::int64_t>(), "API port, always TLS with the certificate in <datadir>/tls (default: 9734 main, 19734 testnet, 29734 devnet, 39734 regtest; 0: any free port)")
-      ("rpcmaxrequest", po::value<std::int64_t>()->default_value(4096), "Largest request in KiB")
-      ("rpcrate", po::value<std::int64_t>()->default_value(200), "Requests per second per credential");
+      ("rpcmaxrequest", po::value<std::int64_t>()->default_value(1024), "Largest request in KiB")
+      ("rpcrate", po::value<std::int64_t>()->default_value(500), "Requests per second per credential (burst: twice as many)");
   po::options_description log("Logging");
   log.add_options()
       ("loglevel", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error or off")

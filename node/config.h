@@ -24,8 +24,8 @@ struct DaemonConfig {
   std::string rpc_bind = "127.0.0.1";
   std::uint16_t rpc_port = 0;
   bool rpc = true;
-  std::size_t rpc_max_request_bytes = 4u << 20;
-  unsigned rpc_rate_per_second = 200;
+  std::size_t rpc_max_request_bytes = 1u << 20;
+  unsigned rpc_rate_per_second = 500;
   bool help = false;
   bool version = false;
 };

@@ -1,11 +1,14 @@
-// wattline-cli against the real RpcServer (fake backend): output, --json, and the exit codes
-// scripts rely on (0 ok, 1 RPC error, 2 usage, 3 cannot connect / credentials missing).
+// wattline-cli against the real RpcServer serving a real regtest node: output, --json, the
+// amounts that reach the real wallet, and the exit codes scripts rely on (0 ok, 1 RPC error,
+// 2 usage, 3 cannot connect / credentials missing).
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <string>
 
+#include "cli/amount.h"
+#include "crypto/hex.h"
 #include "tests/unit/rpc/server_fixture.h"
 
 namespace wattline::rpc {
@@ -37,32 +40,70 @@ TEST_F(CliTest, HumanAndJsonOutput) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, "0\n");
   r = Run("getbestblockhash");
-  EXPECT_EQ(r.out, m_backend.params().genesis_hash.ToHex() + "\n");
+  EXPECT_EQ(r.out, Params().genesis_hash.ToHex() + "\n");
   r = Run("--json getinfo");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("\"network\":\"NETWORK_REGTEST\""), std::string::npos) << r.out;
   r = Run("--role meter getblock 0");
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find(m_backend.params().genesis.txs.at(0)->txid().ToHex()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(Params().genesis.txs.at(0)->txid().ToHex()), std::string::npos) << r.out;
   r = Run("getbalance");
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_EQ(r.out.substr(0, 11), "0.00000005\n") << r.out;
+  EXPECT_EQ(r.out.substr(0, 11), "0.00000000\n") << r.out;
+
+  // Blocks mined by the real node to its wallet: count, tip and the confirmed balance as the
+  // CLI prints them.
+  const auto hashes = Generate(Params().coinbase_maturity + 1);
+  ASSERT_FALSE(hashes.empty());
+  r = Run("getblockcount");
+  EXPECT_EQ(r.out, std::to_string(hashes.size()) + "\n");
+  r = Run("getbestblockhash");
+  EXPECT_EQ(r.out, hashes.back().ToHex() + "\n");
+  r = Run("--role wallet getbalance");
+  EXPECT_EQ(r.code, 0) << r.out;
+  const std::string confirmed = cli::FormatCoins(m_node->wallet()->Balance().confirmed.units);
+  EXPECT_EQ(r.out.substr(0, confirmed.size() + 1), confirmed + "\n") << r.out;
+  // Mature at the next height (tip + 1): the coinbases of heights 1 .. tip + 1 - maturity.
+  const std::int64_t mature = static_cast<std::int64_t>(hashes.size()) + 1 - Params().coinbase_maturity;
+  EXPECT_EQ(m_node->wallet()->Balance().confirmed.units, mature * consensus::BlockSubsidy(1, Params()).units);
+  r = Run("--json getblock " + hashes.back().ToHex());
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(hashes.back().ToHex()), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, SendParsesTheAmountExactly) {
-  const std::string to = m_backend.EncodeAddress({});
+  const auto receiver = test::TestKey(2).PubKey();
+  const std::string to = Address(receiver);
   CliResult r = Run("sendtoaddress " + to + " 1.5");
-  EXPECT_EQ(r.code, 0) << r.out;
-  r = Run("sendtoaddress " + to + " 0.29");
-  EXPECT_EQ(r.code, 0) << r.out;
-  ASSERT_EQ(m_backend.sends.size(), 2u);
-  EXPECT_EQ(m_backend.sends[0], 150'000'000);
-  EXPECT_EQ(m_backend.sends[1], 29'000'000);
+  EXPECT_EQ(r.code, 1) << r.out;  // the real wallet starts locked
+  EXPECT_NE(r.out.find("FAILED_PRECONDITION"), std::string::npos) << r.out;
+  r = Run(std::string("walletunlock ") + kPassphrase + " 600");
+  ASSERT_EQ(r.code, 0) << r.out;
+  Generate(Params().coinbase_maturity + 2);  // two mature coinbases
+  std::vector<crypto::Hash256> txids;
+  for (const char* amount : {"1.5", "0.29"}) {
+    r = Run("sendtoaddress " + to + " " + amount);
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto txid = crypto::Hash256::FromHex(r.out.substr(0, 64));
+    ASSERT_TRUE(txid) << r.out;
+    txids.push_back(*txid);
+  }
+  // What reached the real mempool pays exactly these units to the receiver.
+  auto paid = [&](const crypto::Hash256& txid) -> std::int64_t {
+    auto entry = m_node->mempool().Get(txid);
+    if (!entry) return -1;
+    for (const auto& o : entry->tx->outputs())
+      if (o.condition == consensus::Condition::Key(receiver)) return o.amount.units;
+    return -1;
+  };
+  EXPECT_EQ(paid(txids[0]), 150'000'000);
+  EXPECT_EQ(paid(txids[1]), 29'000'000);
+  const auto pool = m_node->mempool().Count();
   for (const char* bad : {"-1", "1e3", "0.000000001", "abc"}) {
     r = Run("sendtoaddress " + to + " -- " + bad);
     EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
   }
-  EXPECT_EQ(m_backend.sends.size(), 2u);
+  EXPECT_EQ(m_node->mempool().Count(), pool);
 }
 
 TEST_F(CliTest, ExitCodes) {
@@ -75,6 +116,20 @@ TEST_F(CliTest, ExitCodes) {
   r = Run("sendrawtransaction 0707");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("bad-txns-encoding"), std::string::npos) << r.out;
+  {
+    // A real signed transaction whose input the chain does not have.
+    const auto key = test::TestKey(3);
+    consensus::TxOut spent{consensus::Amount{50'000}, consensus::Condition::Key(key.PubKey())};
+    crypto::Hash256 nowhere;
+    nowhere.bytes.fill(0x24);
+    const auto tx = test::MakeSpend(Params(), {{{nowhere, 1}, spent}}, key,
+                                    {{consensus::Amount{40'000}, consensus::Condition::Key(key.PubKey())}});
+    const consensus::Bytes raw = consensus::EncodeTransaction(*tx);
+    r = Run("sendrawtransaction " + crypto::HexEncode(raw));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("FAILED_PRECONDITION"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(consensus::ReasonCode(consensus::Reason::kTxMissingInputs)), std::string::npos) << r.out;
+  }
   r = Run("--token-file /dev/null getinfo");
   EXPECT_EQ(r.code, 3) << r.out;
   r = Run("nosuchcommand");
