@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   bench::RateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  bench::PrintRatioTable(reporter.rates, {"BM_SchnorrVerifyParsed", "BM_ValidateBlock_1Core"});
+  bench::PrintRatioTable(reporter.Rates(), {"BM_SchnorrVerifyParsed", "BM_ValidateBlock_1Core"});
   benchmark::Shutdown();
   return 0;
 }

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   bench::RateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  bench::PrintRatioTable(reporter.rates, {"BM_RawSchnorrVerify", "BM_LedgerValidateBlock_1Core"});
+  bench::PrintRatioTable(reporter.Rates(), {"BM_RawSchnorrVerify", "BM_LedgerValidateBlock_1Core"});
   benchmark::Shutdown();
   return 0;
 }

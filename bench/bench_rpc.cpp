@@ -20,6 +20,7 @@
 #include <algorithm>
 
 #include "bench/block_fixture.h"
+#include "bench/common.h"
 #include "consensus/transaction.h"
 #include "ledger/chainstate.h"
 #include "node/logging.h"
@@ -141,7 +142,7 @@ void BM_RpcGetInfo(benchmark::State& state) {
       break;
     }
   }
-  state.counters["per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters[bench::kRate] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RpcGetInfo)->Threads(1)->Threads(4)->MinTime(2.0)->UseRealTime();
 
@@ -168,7 +169,7 @@ void BM_RpcSubmitTransaction(benchmark::State& state) {
       ++sent;
     }
   }
-  state.counters["per_s"] = benchmark::Counter(static_cast<double>(sent), benchmark::Counter::kIsRate);
+  state.counters[bench::kRate] = benchmark::Counter(static_cast<double>(sent), benchmark::Counter::kIsRate);
   if (state.thread_index() == 0) {
     state.counters["mempool"] = static_cast<double>(g_rig->node().mempool().Count());
   }
@@ -191,53 +192,22 @@ void BM_NodeSubmitTransaction(benchmark::State& state) {
       ++accepted;
     }
   }
-  state.counters["per_s"] = benchmark::Counter(static_cast<double>(accepted), benchmark::Counter::kIsRate);
+  state.counters[bench::kRate] = benchmark::Counter(static_cast<double>(accepted), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_NodeSubmitTransaction)->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The ledger's raw validation rate of the same transactions in one block, one core.
 void BM_LedgerValidateBlock_1Core(benchmark::State& state) {
   auto& f = bench::GetFixture();
-  const fs::path dir = f.root / "ledger";
-  fs::remove_all(dir);
-  fs::copy(f.templ, dir, fs::copy_options::recursive);
-  ledger::ChainstateOptions opts;
-  opts.dir = dir;
-  opts.check_queue = nullptr;
-  std::unique_ptr<ledger::Chainstate> cs;
-  if (!ledger::Chainstate::Open(consensus::GetParams(consensus::Network::kRegtest), opts, cs).ok()) Die("ledger open");
+  auto cs = bench::OpenTemplateCopy(f.root / "ledger", nullptr);
   for (auto _ : state) {
     consensus::ValidationState vs;
     if (!cs->TestBlockValidity(f.block, bench::kNow, true, vs)) state.SkipWithError(vs.ToString().c_str());
   }
-  state.counters["per_s"] = benchmark::Counter(static_cast<double>(state.iterations() * (f.block.txs.size() - 1)),
-                                               benchmark::Counter::kIsRate);
+  state.counters[bench::kRate] = benchmark::Counter(
+      static_cast<double>(state.iterations() * (f.block.txs.size() - 1)), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_LedgerValidateBlock_1Core)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
-
-/** Keeps the best (median when repeated) per_s of every run name. */
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, std::vector<double>> rates;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      auto it = run.counters.find("per_s");
-      if (it == run.counters.end()) continue;
-      std::string name = run.run_name.function_name;
-      if (run.run_name.threads.size()) name += "/" + run.run_name.threads;
-      rates[name].push_back(it->second.value);
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  double Median(const std::string& name) const {
-    auto it = rates.find(name);
-    if (it == rates.end() || it->second.empty()) return 0;
-    auto v = it->second;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  }
-};
 
 }  // namespace
 
@@ -249,18 +219,10 @@ int main(int argc, char** argv) {
   (void)bench::GetFixture();  // built before any timing
   (void)RawTxs();
   FreshRig();
-  SummaryReporter reporter;
+  bench::RateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   g_rig.reset();
-  const double ledger_rate = reporter.Median("BM_LedgerValidateBlock_1Core");
-  const double node_rate = reporter.Median("BM_NodeSubmitTransaction");
-  std::printf("\n%-40s %12s %16s %14s\n", "measure (median of runs)", "per second", "/ ledger 1 core",
-              "/ node submit");
-  for (const auto& [name, _] : reporter.rates) {
-    const double rate = reporter.Median(name);
-    std::printf("%-40s %12.0f %16.3f %14.3f\n", name.c_str(), rate, ledger_rate > 0 ? rate / ledger_rate : 0.0,
-                node_rate > 0 ? rate / node_rate : 0.0);
-  }
+  bench::PrintRatioTable(reporter.Rates(), {"BM_LedgerValidateBlock_1Core", "BM_NodeSubmitTransaction"});
   std::printf("(GetInfo rows are requests/s; SubmitTransaction, node submit and ledger rows are 1-in/2-out tx/s)\n");
   benchmark::Shutdown();
   return 0;

@@ -4,6 +4,7 @@
 #include <secp256k1_extrakeys.h>
 #include <secp256k1_schnorrsig.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -41,10 +42,23 @@ std::unique_ptr<ledger::Chainstate> OpenTemplateCopy(const fs::path& to, ledger:
 
 void RateReporter::ReportRuns(const std::vector<Run>& runs) {
   for (const auto& run : runs) {
+    if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
     auto it = run.counters.find(kRate);
-    if (it != run.counters.end()) rates[run.run_name.function_name] = it->second.value;
+    if (it == run.counters.end()) continue;
+    std::string name = run.run_name.function_name;
+    if (!run.run_name.threads.empty()) name += "/" + run.run_name.threads;
+    m_runs[name].push_back(it->second.value);
   }
   ConsoleReporter::ReportRuns(runs);
+}
+
+std::map<std::string, double> RateReporter::Rates() const {
+  std::map<std::string, double> out;
+  for (auto [name, v] : m_runs) {
+    std::sort(v.begin(), v.end());
+    out[name] = v[v.size() / 2];
+  }
+  return out;
 }
 
 void PrintRatioTable(const std::map<std::string, double>& rates, const std::vector<std::string>& baselines) {

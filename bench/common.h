@@ -24,11 +24,17 @@ void RawSchnorrVerify(benchmark::State& state);
 /** Copies the fixture's template chainstate to `to` and opens it (queue may be null). */
 std::unique_ptr<ledger::Chainstate> OpenTemplateCopy(const std::filesystem::path& to, ledger::CheckQueue* queue);
 
-/** Collects kRate per benchmark function name while printing the usual console output. */
+/**
+ * Collects kRate per benchmark (function name, plus "/threads:N" when threaded) while printing
+ * the usual console output; with repetitions, Rates() gives the median of the runs.
+ */
 class RateReporter : public benchmark::ConsoleReporter {
  public:
-  std::map<std::string, double> rates;
   void ReportRuns(const std::vector<Run>& runs) override;
+  std::map<std::string, double> Rates() const;
+
+ private:
+  std::map<std::string, std::vector<double>> m_runs;
 };
 
 /** Prints every rate with its ratio to each named baseline (a column per baseline). */
