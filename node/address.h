@@ -3,7 +3,7 @@
 // regtest and a typo is caught by the checksum.
 //
 //   main "wl", testnet "twl", devnet "dwl", regtest "rwl";  data = version 0 || 32-byte key
-//   e.g. rwl1q... (62 characters)
+//   e.g. rwl1q... (62 characters on main, 63 on the other networks)
 #pragma once
 
 #include <optional>
