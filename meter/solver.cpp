@@ -1,0 +1,967 @@
+#include "meter/solver.h"
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <unordered_map>
+
+#include "meter/parallel.h"
+#include "meter/waterfill.h"
+
+namespace wattline::meter {
+
+const char* MethodName(Method method) {
+  switch (method) {
+    case Method::kDistributed: return "distributed";
+    case Method::kExact: return "exact";
+    case Method::kHourlyBill: return "hourly-bill";
+  }
+  return "unknown";
+}
+
+double CheapestFill(std::span<const double> w, double cap, double energy) {
+  if (!(energy > 0) || w.empty()) return 0;
+  std::vector<double> sorted(w.begin(), w.end());
+  std::sort(sorted.begin(), sorted.end());
+  if (cap == kNoCap) return energy * sorted.front();
+  double left = energy;
+  double cost = 0;
+  for (double v : sorted) {
+    const double take = std::min(cap, left);
+    cost += take * v;
+    left -= take;
+    if (left <= 0) break;
+  }
+  return cost;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+std::vector<double> Marginals(const PriceModel& pm, std::span<const double> load) {
+  std::vector<double> g(load.size());
+  for (std::size_t h = 0; h < load.size(); ++h) g[h] = pm.MarginalCost(load[h]);
+  return g;
+}
+
+// Load-weighted mean of w (the scale against which residuals are measured).
+double MeanWeighted(std::span<const double> w, std::span<const double> load) {
+  double num = 0;
+  double den = 0;
+  for (std::size_t h = 0; h < load.size(); ++h) {
+    num += std::abs(w[h]) * load[h];
+    den += load[h];
+  }
+  if (den > 0 && num > 0) return num / den;
+  double m = 0;
+  for (double v : w) m = std::max(m, std::abs(v));
+  return m > 0 ? m : 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Grouping appliances by a key, in parallel, deterministically: chunk-local tables merged in
+// chunk order, so groups appear in order of first appearance and their sums are added in a
+// fixed order for a given thread count.
+
+struct GroupKey {
+  int first;
+  int last;
+  std::uint64_t cap_bits;
+  std::uint64_t energy_bits;
+  bool operator==(const GroupKey&) const = default;
+};
+
+struct GroupKeyHash {
+  std::size_t operator()(const GroupKey& k) const {
+    std::uint64_t h = static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.first)) * 0x9E3779B97F4A7C15ull;
+    h ^= static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.last)) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
+    h ^= k.cap_bits + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    h ^= k.energy_bits + 0x85EBCA77C2B2AE63ull + (h << 6) + (h >> 2);
+    return static_cast<std::size_t>(h ^ (h >> 31));
+  }
+};
+
+template <class Group, class KeyOf, class Make, class Add, class Merge>
+std::vector<Group> BuildGroups(const Scenario& s, unsigned threads, std::vector<std::uint32_t>& of, KeyOf key_of,
+                               Make make, Add add, Merge merge) {
+  const std::size_t n = s.appliances.size();
+  of.assign(n, 0);
+  const unsigned chunks = detail::ChunksFor(n, threads, 250'000);
+  std::vector<std::vector<Group>> local(chunks);
+  std::vector<std::vector<GroupKey>> local_keys(chunks);
+  detail::ParallelChunks(n, chunks, [&](unsigned c, std::size_t b, std::size_t e) {
+    std::unordered_map<GroupKey, std::uint32_t, GroupKeyHash> index;
+    auto& groups = local[c];
+    for (std::size_t j = b; j < e; ++j) {
+      const Appliance& a = s.appliances[j];
+      const GroupKey key = key_of(a);
+      auto [it, inserted] = index.try_emplace(key, static_cast<std::uint32_t>(groups.size()));
+      if (inserted) {
+        groups.push_back(make(a));
+        local_keys[c].push_back(key);
+      }
+      add(groups[it->second], a);
+      of[j] = it->second;
+    }
+  });
+  std::vector<Group> groups = std::move(local[0]);
+  if (chunks > 1) {
+    std::unordered_map<GroupKey, std::uint32_t, GroupKeyHash> index;
+    for (std::uint32_t g = 0; g < groups.size(); ++g) index.emplace(local_keys[0][g], g);
+    std::vector<std::vector<std::uint32_t>> remap(chunks);
+    for (unsigned c = 1; c < chunks; ++c) {
+      for (std::size_t g = 0; g < local[c].size(); ++g) {
+        auto [it, inserted] = index.try_emplace(local_keys[c][g], static_cast<std::uint32_t>(groups.size()));
+        if (inserted) {
+          groups.push_back(std::move(local[c][g]));
+        } else {
+          merge(groups[it->second], local[c][g]);
+        }
+        remap[c].push_back(it->second);
+      }
+    }
+    detail::ParallelChunks(n, chunks, [&](unsigned c, std::size_t b, std::size_t e) {
+      if (c == 0) return;
+      for (std::size_t j = b; j < e; ++j) of[j] = remap[c][of[j]];
+    });
+  }
+  return groups;
+}
+
+// ---------------------------------------------------------------------------------------
+// The distributed method.
+
+struct Agent {
+  int first{0};
+  int last{0};
+  double unit_cap{kNoCap};  // cap of one member
+  double energy{0};         // sum of the members' energies
+  double members{0};
+  std::size_t offset{0};    // into the flat y array
+  double Cap() const { return unit_cap == kNoCap ? kNoCap : unit_cap * members; }
+  std::size_t Len() const { return static_cast<std::size_t>(last - first + 1); }
+};
+
+std::vector<Agent> BuildAgents(const Scenario& s, bool merge, unsigned threads, std::vector<std::uint32_t>& of) {
+  if (!merge) {
+    std::vector<Agent> agents(s.appliances.size());
+    of.resize(s.appliances.size());
+    for (std::size_t j = 0; j < agents.size(); ++j) {
+      const Appliance& a = s.appliances[j];
+      agents[j] = Agent{a.first, a.last, a.cap, a.energy, 1, 0};
+      of[j] = static_cast<std::uint32_t>(j);
+    }
+    return agents;
+  }
+  return BuildGroups<Agent>(
+      s, threads, of,
+      [](const Appliance& a) {
+        // Uncapped appliances with one window are interchangeable whatever their energies;
+        // capped ones only when window, cap and energy all agree.
+        return a.HasCap() ? GroupKey{a.first, a.last, std::bit_cast<std::uint64_t>(a.cap),
+                                     std::bit_cast<std::uint64_t>(a.energy)}
+                          : GroupKey{a.first, a.last, 0, 0};
+      },
+      [](const Appliance& a) { return Agent{a.first, a.last, a.cap, 0, 0, 0}; },
+      [](Agent& g, const Appliance& a) {
+        g.energy += a.energy;
+        g.members += 1;
+      },
+      [](Agent& into, const Agent& from) {
+        into.energy += from.energy;
+        into.members += from.members;
+      });
+}
+
+struct GroupCheck {
+  double gap{0};  // sum of (w . y - min over the group's set of w . q)
+  double kkt{0};  // max relative violation
+};
+
+// Checks one group whose feasible set is { sum y = E, 0 <= y <= cap } (a merged agent).
+void CheckBox(std::span<const double> g, std::span<const double> y, double cap, double energy, double gbar,
+              GroupCheck& out) {
+  double dot = 0;
+  double sum = 0;
+  double low = 0;
+  double high = 0;
+  for (std::size_t h = 0; h < y.size(); ++h) {
+    dot += g[h] * y[h];
+    sum += y[h];
+    low = std::min(low, y[h]);
+    if (cap != kNoCap) high = std::max(high, y[h] - cap);
+  }
+  const double best = CheapestFill(g, cap, energy);
+  out.gap += dot - best;
+  const double scale = energy > 0 ? energy : 1;
+  double kkt = std::abs(sum - energy) / scale;
+  kkt = std::max(kkt, -low / scale * static_cast<double>(y.size()));
+  if (cap != kNoCap) kkt = std::max(kkt, high / cap);
+  if (energy > 0) kkt = std::max(kkt, (dot - best) / (energy * gbar));
+  out.kkt = std::max(out.kkt, kkt);
+}
+
+void ReportProgress(const SolveOptions& o, double change, double tol) {
+  if (!o.progress) return;
+  double f = 0;
+  if (change <= tol) {
+    f = 1;
+  } else if (change > 0 && change < 1) {
+    f = std::clamp(std::log(change) / std::log(tol), 0.0, 0.999);
+  }
+  o.progress(f);
+}
+
+Result<SolveResult> SolveDistributed(const Scenario& s, const SolveOptions& o, unsigned threads) {
+  SolveResult r;
+  r.method = Method::kDistributed;
+  const auto T = static_cast<std::size_t>(s.slots);
+  std::vector<std::uint32_t> of;
+  std::vector<Agent> agents = BuildAgents(s, o.merge_identical, threads, of);
+  r.agents = agents.size();
+  std::size_t total = 0;
+  for (auto& a : agents) {
+    a.offset = total;
+    total += a.Len();
+  }
+  // Start from the even spread over each window.
+  std::vector<double> y(total);
+  for (const auto& a : agents) {
+    const double v = a.energy / static_cast<double>(a.Len());
+    std::fill(y.begin() + static_cast<std::ptrdiff_t>(a.offset),
+              y.begin() + static_cast<std::ptrdiff_t>(a.offset + a.Len()), v);
+  }
+  auto recompute_load = [&] {
+    std::vector<double> load(T, 0.0);
+    for (const auto& a : agents) {
+      for (std::size_t h = 0; h < a.Len(); ++h) load[static_cast<std::size_t>(a.first) + h] += y[a.offset + h];
+    }
+    return load;
+  };
+  std::vector<double> load = recompute_load();
+
+  const unsigned blocks = detail::ChunksFor(agents.size(), threads, 50'000);
+  // One block's Gauss-Seidel sweep over agents [b, e) against `l` (updated in place); the new
+  // values go to `out` (which may alias y).
+  auto sweep = [&](std::size_t b, std::size_t e, std::vector<double>& l, double* out) {
+    WaterFillScratch scratch;
+    std::vector<double> z(T);
+    std::vector<double> x(T);
+    for (std::size_t i = b; i < e; ++i) {
+      const Agent& a = agents[i];
+      const std::size_t len = a.Len();
+      const std::size_t f = static_cast<std::size_t>(a.first);
+      const double* cur = y.data() + a.offset;
+      for (std::size_t h = 0; h < len; ++h) z[h] = l[f + h] - cur[h];
+      CappedWaterFill({z.data(), len}, a.Cap(), a.energy, {x.data(), len}, scratch);
+      for (std::size_t h = 0; h < len; ++h) {
+        l[f + h] = z[h] + x[h];
+        out[a.offset + h] = x[h];
+      }
+    }
+  };
+  std::vector<double> proposal = blocks > 1 ? std::vector<double>(total) : std::vector<double>{};
+  std::vector<double> previous(T);
+  r.converged = false;
+  for (r.rounds = 0; r.rounds < o.max_rounds;) {
+    previous = load;
+    if (blocks == 1) {
+      sweep(0, agents.size(), load, y.data());
+    } else {
+      std::vector<std::vector<double>> local(blocks, load);
+      detail::ParallelChunks(agents.size(), blocks, [&](unsigned c, std::size_t b, std::size_t e) {
+        sweep(b, e, local[c], proposal.data());
+      });
+      // Average the blocks' moves: y += (proposal - y) / blocks (convexity: never worse).
+      const double w = 1.0 / blocks;
+      detail::ParallelChunks(total, blocks, [&](unsigned, std::size_t b, std::size_t e) {
+        for (std::size_t k = b; k < e; ++k) y[k] += (proposal[k] - y[k]) * w;
+      });
+      load = recompute_load();
+    }
+    ++r.rounds;
+    double peak = 0;
+    double change = 0;
+    for (std::size_t h = 0; h < T; ++h) {
+      peak = std::max(peak, load[h]);
+      change = std::max(change, std::abs(load[h] - previous[h]));
+    }
+    r.last_change = peak > 0 ? change / peak : 0;
+    if (r.rounds % 8 == 0) ReportProgress(o, r.last_change, o.tolerance);
+    if (r.last_change <= o.tolerance) {
+      r.converged = true;
+      break;
+    }
+  }
+  load = recompute_load();
+  r.load = load;
+  r.total_cost = TotalCost(s.price, load);
+  r.par = PeakToAverage(load);
+
+  // Certificate on the agents (their sets add up exactly to the set of feasible profiles).
+  const std::vector<double> g = Marginals(s.price, load);
+  const double gbar = MeanWeighted(g, load);
+  GroupCheck check;
+  for (const auto& a : agents) {
+    CheckBox({g.data() + a.first, a.Len()}, {y.data() + a.offset, a.Len()}, a.Cap(), a.energy, gbar, check);
+  }
+  r.certificate.duality_gap = std::max(0.0, check.gap);
+  r.certificate.relative_gap = r.total_cost != 0 ? r.certificate.duality_gap / std::abs(r.total_cost) : 0;
+  r.certificate.lower_bound = r.total_cost - r.certificate.duality_gap;
+  r.certificate.kkt_residual = check.kkt;
+
+  // Members share their agent's schedule in proportion to their energy.
+  std::vector<double> rate(agents.size(), 0.0);  // bill per kWh of each agent
+  for (std::size_t i = 0; i < agents.size(); ++i) {
+    const Agent& a = agents[i];
+    if (!(a.energy > 0)) continue;
+    double bill = 0;
+    for (std::size_t h = 0; h < a.Len(); ++h) bill += y[a.offset + h] * s.price.Price(load[static_cast<std::size_t>(a.first) + h]);
+    rate[i] = bill / a.energy;
+  }
+  r.bills.assign(s.ProsumerCount(), 0.0);
+  detail::ParallelChunks(s.ProsumerCount(), detail::ChunksFor(s.ProsumerCount(), threads, 100'000),
+                         [&](unsigned, std::size_t b, std::size_t e) {
+                           for (std::size_t p = b; p < e; ++p) {
+                             double bill = 0;
+                             for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+                               bill += s.appliances[j].energy * rate[of[j]];
+                             }
+                             r.bills[p] = bill;
+                           }
+                         });
+  if (o.want_schedules) {
+    Schedule& sch = r.schedule;
+    sch.offset.resize(s.appliances.size() + 1);
+    sch.offset[0] = 0;
+    for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+      sch.offset[j + 1] = sch.offset[j] + static_cast<std::size_t>(s.appliances[j].WindowLength());
+    }
+    sch.values.assign(sch.offset.back(), 0.0);
+    for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+      const Agent& a = agents[of[j]];
+      if (!(a.energy > 0)) continue;
+      const double share = s.appliances[j].energy / a.energy;
+      for (std::size_t h = 0; h < a.Len(); ++h) sch.values[sch.offset[j] + h] = share * y[a.offset + h];
+    }
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// The exact method: Wolfe's minimum-norm point over the (window, cap) classes.
+
+struct Class {
+  int first{0};
+  int last{0};
+  double cap{kNoCap};
+  double energy{0};
+  double members{0};
+  std::vector<double> count;  // capped: appliances with floor(E / cap) == k, k = 0..len
+  std::vector<double> sum;    // capped: their energy
+  std::vector<double> G;      // G(k) = sum_i min(cap k, E_i), k = 0..len
+  std::size_t Len() const { return static_cast<std::size_t>(last - first + 1); }
+  std::size_t Bucket(double e) const {
+    const double k = std::floor(e / cap);
+    return static_cast<std::size_t>(std::clamp(k, 0.0, static_cast<double>(Len())));
+  }
+};
+
+std::vector<Class> BuildClasses(const Scenario& s, unsigned threads, std::vector<std::uint32_t>& of) {
+  std::vector<Class> classes = BuildGroups<Class>(
+      s, threads, of,
+      [](const Appliance& a) {
+        return GroupKey{a.first, a.last, a.HasCap() ? std::bit_cast<std::uint64_t>(a.cap) : 0, 0};
+      },
+      [](const Appliance& a) {
+        Class c{a.first, a.last, a.cap, 0, 0, {}, {}, {}};
+        if (a.HasCap()) {
+          c.count.assign(c.Len() + 1, 0.0);
+          c.sum.assign(c.Len() + 1, 0.0);
+        }
+        return c;
+      },
+      [](Class& c, const Appliance& a) {
+        c.energy += a.energy;
+        c.members += 1;
+        if (c.cap != kNoCap) {
+          const std::size_t k = c.Bucket(a.energy);
+          c.count[k] += 1;
+          c.sum[k] += a.energy;
+        }
+      },
+      [](Class& into, const Class& from) {
+        into.energy += from.energy;
+        into.members += from.members;
+        for (std::size_t k = 0; k < into.count.size(); ++k) {
+          into.count[k] += from.count[k];
+          into.sum[k] += from.sum[k];
+        }
+      });
+  for (auto& c : classes) {
+    const std::size_t len = c.Len();
+    c.G.assign(len + 1, 0.0);
+    if (c.cap == kNoCap) {
+      for (std::size_t k = 1; k <= len; ++k) c.G[k] = c.energy;
+      continue;
+    }
+    // G(k) = (energy of appliances with bucket < k) + cap k (number with bucket >= k).
+    double below = 0;
+    double at_or_above = c.members;
+    for (std::size_t k = 0; k <= len; ++k) {
+      if (k > 0) {
+        below += c.sum[k - 1];
+        at_or_above -= c.count[k - 1];
+      }
+      c.G[k] = below + c.cap * static_cast<double>(k) * at_or_above;
+    }
+    c.G[len] = c.energy;  // exact: every appliance fits in the whole window
+  }
+  return classes;
+}
+
+// min over the class's set of w . y, from its bucket histogram (w over the class window).
+double ClassCheapest(const Class& c, std::span<const double> w, std::vector<double>& sorted) {
+  sorted.assign(w.begin(), w.end());
+  std::sort(sorted.begin(), sorted.end());
+  if (c.cap == kNoCap) return c.energy * sorted.front();
+  double total = 0;
+  double prefix = 0;  // sum of the k cheapest
+  for (std::size_t k = 0; k < c.count.size(); ++k) {
+    if (c.count[k] > 0) {
+      total += c.count[k] * c.cap * prefix;
+      if (k < sorted.size()) total += (c.sum[k] - c.count[k] * static_cast<double>(k) * c.cap) * sorted[k];
+    }
+    if (k < sorted.size()) prefix += sorted[k];
+  }
+  return total;
+}
+
+class Polytope {
+ public:
+  Polytope(const std::vector<Class>& classes, std::size_t slots, double scale)
+      : m_classes(classes), m_slot_classes(slots), m_scale(scale), m_order(slots), m_k(classes.size()) {
+    for (std::uint32_t c = 0; c < classes.size(); ++c) {
+      for (int h = classes[c].first; h <= classes[c].last; ++h) m_slot_classes[static_cast<std::size_t>(h)].push_back(c);
+    }
+  }
+  std::size_t Dim() const { return m_slot_classes.size(); }
+
+  /** The vertex minimising w . q (greedy in ascending w, ties by slot), scaled by 1/scale.
+   *  order receives the slot order used. */
+  void Greedy(std::span<const double> w, std::span<double> q, std::vector<int>& order) {
+    order.resize(Dim());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int x, int y) {
+      return w[static_cast<std::size_t>(x)] < w[static_cast<std::size_t>(y)] ||
+             (w[static_cast<std::size_t>(x)] == w[static_cast<std::size_t>(y)] && x < y);
+    });
+    Replay(order, q, nullptr, 0);
+  }
+
+  /** Replays a greedy order; if y is given, also adds weight * (class marginals, unscaled)
+   *  to each class's window share y[c]. */
+  void Replay(std::span<const int> order, std::span<double> q, std::vector<std::vector<double>>* y, double weight) {
+    std::fill(m_k.begin(), m_k.end(), 0);
+    const double inv = 1.0 / m_scale;
+    for (int h : order) {
+      const auto hs = static_cast<std::size_t>(h);
+      double v = 0;
+      for (std::uint32_t c : m_slot_classes[hs]) {
+        const Class& cl = m_classes[c];
+        const std::size_t k = m_k[c]++;
+        const double d = cl.G[k + 1] - cl.G[k];
+        v += d;
+        if (y) (*y)[c][hs - static_cast<std::size_t>(cl.first)] += weight * d;
+      }
+      q[hs] = v * inv;
+    }
+  }
+
+ private:
+  const std::vector<Class>& m_classes;
+  std::vector<std::vector<std::uint32_t>> m_slot_classes;
+  double m_scale;
+  std::vector<int> m_order;
+  std::vector<std::size_t> m_k;
+};
+
+double Dot(std::span<const double> a, std::span<const double> b) {
+  long double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += static_cast<long double>(a[i]) * b[i];
+  return static_cast<double>(s);
+}
+
+// argmin || sum_i alpha_i p_i ||^2 subject to sum alpha = 1 (affine hull of the corral).
+// Solves the KKT system [M 1; 1' 0] with M the Gram matrix, in long double with pivoting.
+bool AffineMinimizer(const std::vector<std::vector<double>>& pts, std::vector<double>& alpha) {
+  const std::size_t k = pts.size();
+  const std::size_t n = k + 1;
+  std::vector<long double> A(n * (n + 1), 0.0L);
+  auto at = [&](std::size_t i, std::size_t j) -> long double& { return A[i * (n + 1) + j]; };
+  for (std::size_t i = 0; i < k; ++i) {
+    for (std::size_t j = i; j < k; ++j) {
+      long double d = 0;
+      for (std::size_t h = 0; h < pts[i].size(); ++h) d += static_cast<long double>(pts[i][h]) * pts[j][h];
+      at(i, j) = d;
+      at(j, i) = d;
+    }
+    at(i, k) = 1;
+    at(k, i) = 1;
+  }
+  at(k, n) = 1;  // right-hand side
+  for (std::size_t col = 0; col < n; ++col) {
+    std::size_t piv = col;
+    for (std::size_t r = col + 1; r < n; ++r) {
+      if (std::abs(at(r, col)) > std::abs(at(piv, col))) piv = r;
+    }
+    if (std::abs(at(piv, col)) < 1e-300L) return false;
+    if (piv != col) {
+      for (std::size_t j = 0; j <= n; ++j) std::swap(at(piv, j), at(col, j));
+    }
+    for (std::size_t r = 0; r < n; ++r) {
+      if (r == col) continue;
+      const long double f = at(r, col) / at(col, col);
+      if (f == 0) continue;
+      for (std::size_t j = col; j <= n; ++j) at(r, j) -= f * at(col, j);
+    }
+  }
+  alpha.resize(k);
+  long double total = 0;
+  for (std::size_t i = 0; i < k; ++i) {
+    alpha[i] = static_cast<double>(at(i, n) / at(i, i));
+    total += alpha[i];
+  }
+  if (!(std::abs(total - 1) < 1e-6L)) return false;
+  for (auto& a : alpha) a = static_cast<double>(a / total);
+  return true;
+}
+
+Result<SolveResult> SolveExact(const Scenario& s, const SolveOptions& o, unsigned threads) {
+  SolveResult r;
+  r.method = Method::kExact;
+  const auto T = static_cast<std::size_t>(s.slots);
+  std::vector<std::uint32_t> of;
+  std::vector<Class> classes = BuildClasses(s, threads, of);
+  r.agents = classes.size();
+  double total_energy = 0;
+  for (const auto& c : classes) total_energy += c.energy;
+  const double scale = total_energy > 0 ? total_energy / static_cast<double>(T) : 1.0;
+  Polytope poly(classes, T, scale);
+
+  // Wolfe's algorithm (1976) for the minimum-norm point of the polytope, in units of `scale`.
+  struct Corral {
+    std::vector<std::vector<double>> pts;
+    std::vector<std::vector<int>> orders;
+    std::vector<double> lambda;
+  } corral;
+  std::vector<double> x(T, 0.0);
+  std::vector<double> q(T);
+  std::vector<int> order;
+  poly.Greedy(x, q, order);
+  corral.pts.push_back(q);
+  corral.orders.push_back(order);
+  corral.lambda.push_back(1);
+  x = q;
+  std::vector<double> alpha;
+  std::vector<double> yv(T);
+  const double eps = 1e-15;
+  r.converged = false;
+  std::size_t major = 0;
+  for (; major < std::max<std::size_t>(o.max_rounds, 1); ++major) {
+    poly.Greedy(x, q, order);
+    const double xx = Dot(x, x);
+    const double xq = Dot(x, q);
+    if (xx - xq <= eps * std::max(xx, 1e-300)) {
+      r.converged = true;
+      break;
+    }
+    bool repeated = false;
+    for (const auto& p : corral.pts) repeated = repeated || p == q;
+    if (repeated) {
+      r.converged = true;  // no further progress is possible in floating point
+      break;
+    }
+    corral.pts.push_back(q);
+    corral.orders.push_back(order);
+    corral.lambda.push_back(0);
+    for (int minor = 0; minor < 1000; ++minor) {
+      if (!AffineMinimizer(corral.pts, alpha)) {
+        // Numerically dependent corral: drop the newest point and stop here.
+        corral.pts.pop_back();
+        corral.orders.pop_back();
+        corral.lambda.pop_back();
+        break;
+      }
+      std::fill(yv.begin(), yv.end(), 0.0);
+      for (std::size_t i = 0; i < alpha.size(); ++i) {
+        for (std::size_t h = 0; h < T; ++h) yv[h] += alpha[i] * corral.pts[i][h];
+      }
+      bool interior = true;
+      for (double a : alpha) interior = interior && a > 1e-13;
+      if (interior) {
+        x = yv;
+        corral.lambda = alpha;
+        break;
+      }
+      double theta = 1;
+      for (std::size_t i = 0; i < alpha.size(); ++i) {
+        if (alpha[i] <= 1e-13) {
+          const double denom = corral.lambda[i] - alpha[i];
+          if (denom > 0) theta = std::min(theta, corral.lambda[i] / denom);
+        }
+      }
+      theta = std::clamp(theta, 0.0, 1.0);
+      std::size_t worst = 0;
+      double worst_value = std::numeric_limits<double>::infinity();
+      for (std::size_t i = 0; i < alpha.size(); ++i) {
+        corral.lambda[i] = theta * alpha[i] + (1 - theta) * corral.lambda[i];
+        if (corral.lambda[i] < worst_value) {
+          worst_value = corral.lambda[i];
+          worst = i;
+        }
+      }
+      corral.lambda[worst] = 0;  // at least one point leaves
+      double sum = 0;
+      std::size_t keep = 0;
+      for (std::size_t i = 0; i < corral.lambda.size(); ++i) {
+        if (corral.lambda[i] > 1e-15) {
+          if (keep != i) {
+            corral.pts[keep] = std::move(corral.pts[i]);
+            corral.orders[keep] = std::move(corral.orders[i]);
+          }
+          corral.lambda[keep] = corral.lambda[i];
+          sum += corral.lambda[keep];
+          ++keep;
+        }
+      }
+      corral.pts.resize(keep);
+      corral.orders.resize(keep);
+      corral.lambda.resize(keep);
+      std::fill(x.begin(), x.end(), 0.0);
+      for (std::size_t i = 0; i < keep; ++i) {
+        corral.lambda[i] /= sum;
+        for (std::size_t h = 0; h < T; ++h) x[h] += corral.lambda[i] * corral.pts[i][h];
+      }
+    }
+    if (o.progress && major % 8 == 0) o.progress(std::min(0.99, static_cast<double>(major) / static_cast<double>(2 * T + 8)));
+  }
+  r.rounds = major;
+
+  // The total profile and each class's share of it, from the final convex combination.
+  std::vector<std::vector<double>> share(classes.size());
+  for (std::size_t c = 0; c < classes.size(); ++c) share[c].assign(classes[c].Len(), 0.0);
+  for (std::size_t i = 0; i < corral.pts.size(); ++i) poly.Replay(corral.orders[i], q, &share, corral.lambda[i]);
+  std::vector<double> load(T, 0.0);
+  for (std::size_t c = 0; c < classes.size(); ++c) {
+    for (std::size_t h = 0; h < classes[c].Len(); ++h) load[static_cast<std::size_t>(classes[c].first) + h] += share[c][h];
+  }
+  r.load = load;
+  r.total_cost = TotalCost(s.price, load);
+  r.par = PeakToAverage(load);
+
+  // Certificate: the duality gap from one more greedy pass on the true marginal costs, and
+  // the KKT residual of every class.
+  const std::vector<double> g = Marginals(s.price, load);
+  const double gbar = MeanWeighted(g, load);
+  std::vector<double> sorted;
+  double gap = 0;
+  double kkt = 0;
+  for (std::size_t c = 0; c < classes.size(); ++c) {
+    const Class& cl = classes[c];
+    std::span<const double> gw{g.data() + cl.first, cl.Len()};
+    const double best = ClassCheapest(cl, gw, sorted);
+    const double dot = Dot(gw, share[c]);
+    gap += dot - best;
+    double sum = 0;
+    double low = 0;
+    double high = 0;
+    for (std::size_t h = 0; h < cl.Len(); ++h) {
+      sum += share[c][h];
+      low = std::min(low, share[c][h]);
+      high = std::max(high, share[c][h] - cl.G[1]);
+    }
+    const double e = cl.energy > 0 ? cl.energy : 1;
+    kkt = std::max({kkt, std::abs(sum - cl.energy) / e, -low / e * static_cast<double>(cl.Len()),
+                    cl.G[1] > 0 ? high / cl.G[1] : 0.0});
+    if (cl.energy > 0) kkt = std::max(kkt, (dot - best) / (cl.energy * gbar));
+  }
+  r.certificate.duality_gap = std::max(0.0, gap);
+  r.certificate.relative_gap = r.total_cost != 0 ? r.certificate.duality_gap / std::abs(r.total_cost) : 0;
+  r.certificate.lower_bound = r.total_cost - r.certificate.duality_gap;
+  r.certificate.kkt_residual = kkt;
+
+  // Bills: at the optimum every appliance uses only the cheapest slots of its window (ties
+  // have equal prices), so its bill is the cheapest fill of its energy at the final prices.
+  struct ClassPrices {
+    std::vector<double> sorted;  // window prices, ascending
+    std::vector<double> prefix;  // prefix[k] = sum of the k cheapest
+  };
+  std::vector<ClassPrices> prices(classes.size());
+  for (std::size_t c = 0; c < classes.size(); ++c) {
+    auto& cp = prices[c];
+    for (int h = classes[c].first; h <= classes[c].last; ++h) cp.sorted.push_back(s.price.Price(load[static_cast<std::size_t>(h)]));
+    std::sort(cp.sorted.begin(), cp.sorted.end());
+    cp.prefix.assign(cp.sorted.size() + 1, 0.0);
+    for (std::size_t k = 0; k < cp.sorted.size(); ++k) cp.prefix[k + 1] = cp.prefix[k] + cp.sorted[k];
+  }
+  r.bills.assign(s.ProsumerCount(), 0.0);
+  detail::ParallelChunks(s.ProsumerCount(), detail::ChunksFor(s.ProsumerCount(), threads, 100'000),
+                         [&](unsigned, std::size_t b, std::size_t e) {
+                           for (std::size_t p = b; p < e; ++p) {
+                             double bill = 0;
+                             for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+                               const Appliance& a = s.appliances[j];
+                               const Class& cl = classes[of[j]];
+                               const ClassPrices& cp = prices[of[j]];
+                               if (!(a.energy > 0)) continue;
+                               if (!a.HasCap()) {
+                                 bill += a.energy * cp.sorted.front();
+                               } else {
+                                 const std::size_t k = cl.Bucket(a.energy);
+                                 bill += a.cap * cp.prefix[k];
+                                 const double rest = a.energy - static_cast<double>(k) * a.cap;
+                                 if (k < cp.sorted.size() && rest > 0) bill += rest * cp.sorted[k];
+                               }
+                             }
+                             r.bills[p] = bill;
+                           }
+                         });
+
+  if (o.want_schedules) {
+    // Split each class's share onto its appliances.
+    Schedule& sch = r.schedule;
+    sch.offset.resize(s.appliances.size() + 1);
+    sch.offset[0] = 0;
+    for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+      sch.offset[j + 1] = sch.offset[j] + static_cast<std::size_t>(s.appliances[j].WindowLength());
+    }
+    sch.values.assign(sch.offset.back(), 0.0);
+    std::vector<std::vector<std::size_t>> members(classes.size());
+    for (std::size_t j = 0; j < s.appliances.size(); ++j) members[of[j]].push_back(j);
+    WaterFillScratch scratch;
+    std::vector<double> negative;
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      const Class& cl = classes[c];
+      auto& mem = members[c];
+      if (cl.cap == kNoCap) {
+        if (!(cl.energy > 0)) continue;
+        for (std::size_t j : mem) {
+          const double f = s.appliances[j].energy / cl.energy;
+          for (std::size_t h = 0; h < cl.Len(); ++h) sch.values[sch.offset[j] + h] = f * share[c][h];
+        }
+        continue;
+      }
+      // Largest energy first; each takes its energy from the slots where most remains
+      // (draining the top, at most `cap` from any slot).
+      std::stable_sort(mem.begin(), mem.end(),
+                       [&](std::size_t u, std::size_t v) { return s.appliances[u].energy > s.appliances[v].energy; });
+      std::vector<double> remaining = share[c];
+      negative.resize(cl.Len());
+      for (std::size_t j : mem) {
+        for (std::size_t h = 0; h < cl.Len(); ++h) negative[h] = -remaining[h];
+        std::span<double> xj{sch.values.data() + sch.offset[j], cl.Len()};
+        CappedWaterFill(negative, cl.cap, s.appliances[j].energy, xj, scratch);
+        for (std::size_t h = 0; h < cl.Len(); ++h) remaining[h] -= xj[h];
+      }
+    }
+    const Certificate per_appliance = Certify(s, load, sch);
+    r.certificate.kkt_residual = std::max(r.certificate.kkt_residual, per_appliance.kkt_residual);
+  }
+  if (o.progress) o.progress(1);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// The hourly-bill equilibrium.
+
+Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
+  SolveResult r;
+  r.method = Method::kHourlyBill;
+  r.agents = s.ProsumerCount();
+  const auto T = static_cast<std::size_t>(s.slots);
+  const PriceModel& pm = s.price;
+  Schedule sch;
+  sch.offset.resize(s.appliances.size() + 1);
+  sch.offset[0] = 0;
+  for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+    sch.offset[j + 1] = sch.offset[j] + static_cast<std::size_t>(s.appliances[j].WindowLength());
+  }
+  sch.values.assign(sch.offset.back(), 0.0);
+  std::vector<double> load(T, 0.0);
+  for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+    const Appliance& a = s.appliances[j];
+    const double v = a.energy / a.WindowLength();
+    for (int h = 0; h < a.WindowLength(); ++h) {
+      sch.values[sch.offset[j] + static_cast<std::size_t>(h)] = v;
+      load[static_cast<std::size_t>(a.first + h)] += v;
+    }
+  }
+  std::vector<double> own(T);
+  std::vector<QuadraticMarginal> phi(T);
+  std::vector<double> x(T);
+  std::vector<double> previous;
+  WaterFillScratch scratch;
+  // The marginal bill of appliance j of a prosumer whose other load is X' and with the rest
+  // of the grid's load L0 (which includes X'): d/dx [(X'+x) p(L0+x)].
+  auto build_phi = [&](const Appliance& a, std::span<const double> cur) {
+    for (int h = 0; h < a.WindowLength(); ++h) {
+      const auto hs = static_cast<std::size_t>(h);
+      const auto slot = static_cast<std::size_t>(a.first + h);
+      const double l0 = load[slot] - cur[hs];
+      const double xo = own[slot] - cur[hs];
+      phi[hs] = QuadraticMarginal{3 * pm.a, 4 * pm.a * l0 + 2 * pm.a * xo + 2 * pm.b, pm.Price(l0) + xo * pm.PriceSlope(l0)};
+    }
+  };
+  r.converged = false;
+  for (r.rounds = 0; r.rounds < o.max_rounds;) {
+    previous = load;
+    for (std::size_t p = 0; p < s.ProsumerCount(); ++p) {
+      std::fill(own.begin(), own.end(), 0.0);
+      for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+        const Appliance& a = s.appliances[j];
+        for (int h = 0; h < a.WindowLength(); ++h) {
+          own[static_cast<std::size_t>(a.first + h)] += sch.values[sch.offset[j] + static_cast<std::size_t>(h)];
+        }
+      }
+      for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+        const Appliance& a = s.appliances[j];
+        const auto len = static_cast<std::size_t>(a.WindowLength());
+        std::span<double> cur{sch.values.data() + sch.offset[j], len};
+        build_phi(a, cur);
+        MonotoneWaterFill({phi.data(), len}, a.cap, a.energy, {x.data(), len}, scratch);
+        for (std::size_t h = 0; h < len; ++h) {
+          const auto slot = static_cast<std::size_t>(a.first) + h;
+          const double d = x[h] - cur[h];
+          load[slot] += d;
+          own[slot] += d;
+          cur[h] = x[h];
+        }
+      }
+    }
+    ++r.rounds;
+    double peak = 0;
+    double change = 0;
+    for (std::size_t h = 0; h < T; ++h) {
+      peak = std::max(peak, load[h]);
+      change = std::max(change, std::abs(load[h] - previous[h]));
+    }
+    r.last_change = peak > 0 ? change / peak : 0;
+    if (r.rounds % 4 == 0) ReportProgress(o, r.last_change, o.tolerance);
+    if (r.last_change <= o.tolerance) {
+      r.converged = true;
+      break;
+    }
+  }
+  // Recompute the load from the schedules to drop accumulated rounding.
+  std::fill(load.begin(), load.end(), 0.0);
+  for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+    const Appliance& a = s.appliances[j];
+    for (int h = 0; h < a.WindowLength(); ++h) load[static_cast<std::size_t>(a.first + h)] += sch.values[sch.offset[j] + static_cast<std::size_t>(h)];
+  }
+  r.load = load;
+  r.total_cost = TotalCost(pm, load);
+  r.par = PeakToAverage(load);
+  r.certificate = Certify(s, load, sch);  // how far this point is from the social optimum
+  // Bills and the equilibrium residual (each appliance against its owner's marginal bill).
+  r.bills.assign(s.ProsumerCount(), 0.0);
+  std::vector<double> price(T);
+  for (std::size_t h = 0; h < T; ++h) price[h] = pm.Price(load[h]);
+  const double pbar = MeanWeighted(price, load);
+  std::vector<double> w(T);
+  for (std::size_t p = 0; p < s.ProsumerCount(); ++p) {
+    std::fill(own.begin(), own.end(), 0.0);
+    double bill = 0;
+    for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+      const Appliance& a = s.appliances[j];
+      for (int h = 0; h < a.WindowLength(); ++h) {
+        const double v = sch.values[sch.offset[j] + static_cast<std::size_t>(h)];
+        own[static_cast<std::size_t>(a.first + h)] += v;
+        bill += v * price[static_cast<std::size_t>(a.first + h)];
+      }
+    }
+    r.bills[p] = bill;
+    for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+      const Appliance& a = s.appliances[j];
+      if (!(a.energy > 0)) continue;
+      const auto len = static_cast<std::size_t>(a.WindowLength());
+      double dot = 0;
+      for (std::size_t h = 0; h < len; ++h) {
+        const auto slot = static_cast<std::size_t>(a.first) + h;
+        w[h] = price[slot] + own[slot] * pm.PriceSlope(load[slot]);
+        dot += w[h] * sch.values[sch.offset[j] + h];
+      }
+      const double best = CheapestFill({w.data(), len}, a.cap, a.energy);
+      r.equilibrium_residual = std::max(r.equilibrium_residual, (dot - best) / (a.energy * pbar));
+    }
+  }
+  if (o.want_schedules) r.schedule = std::move(sch);
+  if (o.progress) o.progress(1);
+  return r;
+}
+
+}  // namespace
+
+Certificate Certify(const Scenario& s, std::span<const double> load, const Schedule& schedule) {
+  Certificate cert;
+  const std::vector<double> g = Marginals(s.price, load);
+  const double gbar = MeanWeighted(g, load);
+  GroupCheck check;
+  for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+    const Appliance& a = s.appliances[j];
+    CheckBox({g.data() + a.first, static_cast<std::size_t>(a.WindowLength())}, schedule.Of(j), a.cap, a.energy, gbar,
+             check);
+  }
+  // The schedules must also add up to the load that is being certified.
+  std::vector<double> sum(load.size(), 0.0);
+  for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+    auto x = schedule.Of(j);
+    for (std::size_t h = 0; h < x.size(); ++h) sum[static_cast<std::size_t>(s.appliances[j].first) + h] += x[h];
+  }
+  double peak = 0;
+  double mismatch = 0;
+  for (std::size_t h = 0; h < load.size(); ++h) {
+    peak = std::max(peak, load[h]);
+    mismatch = std::max(mismatch, std::abs(sum[h] - load[h]));
+  }
+  const double cost = TotalCost(s.price, load);
+  cert.duality_gap = std::max(0.0, check.gap);
+  cert.relative_gap = cost != 0 ? cert.duality_gap / std::abs(cost) : 0;
+  cert.lower_bound = cost - cert.duality_gap;
+  cert.kkt_residual = std::max(check.kkt, peak > 0 ? mismatch / peak : mismatch);
+  return cert;
+}
+
+Result<SolveResult> Solve(const Scenario& scenario, Method method, const SolveOptions& options) {
+  const auto start = Clock::now();
+  const auto errors = ValidateScenario(scenario);
+  if (!errors.empty()) return Result<SolveResult>::Error(FormatErrors(errors));
+  if (!(options.tolerance >= 0) || !std::isfinite(options.tolerance)) {
+    return Result<SolveResult>::Error("tolerance must be a finite number >= 0");
+  }
+  const unsigned threads = ResolveThreads(options.threads);
+  Result<SolveResult> r = Result<SolveResult>::Error("unknown method");
+  switch (method) {
+    case Method::kDistributed: r = SolveDistributed(scenario, options, threads); break;
+    case Method::kExact: r = SolveExact(scenario, options, threads); break;
+    case Method::kHourlyBill: r = SolveHourly(scenario, options); break;
+  }
+  if (r.ok()) {
+    if (options.want_schedules && method != Method::kExact && method != Method::kHourlyBill) {
+      const Certificate per_appliance = Certify(scenario, r.value().load, r.value().schedule);
+      r.value().certificate.kkt_residual = std::max(r.value().certificate.kkt_residual, per_appliance.kkt_residual);
+    }
+    r.value().seconds = Seconds(start);
+  }
+  return r;
+}
+
+}  // namespace wattline::meter
