@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 
@@ -137,226 +139,6 @@ std::vector<Group> BuildGroups(const Scenario& s, unsigned threads, std::vector<
 }
 
 // ---------------------------------------------------------------------------------------
-// The distributed method.
-
-struct Agent {
-  int first{0};
-  int last{0};
-  double unit_cap{kNoCap};  // cap of one member
-  double energy{0};         // sum of the members' energies
-  double members{0};
-  std::size_t offset{0};    // into the flat y array
-  double Cap() const { return unit_cap == kNoCap ? kNoCap : unit_cap * members; }
-  std::size_t Len() const { return static_cast<std::size_t>(last - first + 1); }
-};
-
-std::vector<Agent> BuildAgents(const Scenario& s, bool merge, unsigned threads, std::vector<std::uint32_t>& of) {
-  if (!merge) {
-    std::vector<Agent> agents(s.appliances.size());
-    of.resize(s.appliances.size());
-    for (std::size_t j = 0; j < agents.size(); ++j) {
-      const Appliance& a = s.appliances[j];
-      agents[j] = Agent{a.first, a.last, a.cap, a.energy, 1, 0};
-      of[j] = static_cast<std::uint32_t>(j);
-    }
-    return agents;
-  }
-  return BuildGroups<Agent>(
-      s, threads, of,
-      [](const Appliance& a) {
-        // Uncapped appliances with one window are interchangeable whatever their energies;
-        // capped ones only when window, cap and energy all agree.
-        return a.HasCap() ? GroupKey{a.first, a.last, std::bit_cast<std::uint64_t>(a.cap),
-                                     std::bit_cast<std::uint64_t>(a.energy)}
-                          : GroupKey{a.first, a.last, 0, 0};
-      },
-      [](const Appliance& a) { return Agent{a.first, a.last, a.cap, 0, 0, 0}; },
-      [](Agent& g, const Appliance& a) {
-        g.energy += a.energy;
-        g.members += 1;
-      },
-      [](Agent& into, const Agent& from) {
-        into.energy += from.energy;
-        into.members += from.members;
-      });
-}
-
-struct GroupCheck {
-  double gap{0};  // sum of (w . y - min over the group's set of w . q)
-  double kkt{0};  // max relative violation
-};
-
-// Checks one group whose feasible set is { sum y = E, 0 <= y <= cap } (a merged agent).
-void CheckBox(std::span<const double> g, std::span<const double> y, double cap, double energy, double gbar,
-              GroupCheck& out) {
-  double dot = 0;
-  double sum = 0;
-  double low = 0;
-  double high = 0;
-  for (std::size_t h = 0; h < y.size(); ++h) {
-    dot += g[h] * y[h];
-    sum += y[h];
-    low = std::min(low, y[h]);
-    if (cap != kNoCap) high = std::max(high, y[h] - cap);
-  }
-  const double best = CheapestFill(g, cap, energy);
-  out.gap += dot - best;
-  const double scale = energy > 0 ? energy : 1;
-  double kkt = std::abs(sum - energy) / scale;
-  kkt = std::max(kkt, -low / scale * static_cast<double>(y.size()));
-  if (cap != kNoCap) kkt = std::max(kkt, high / cap);
-  if (energy > 0) kkt = std::max(kkt, (dot - best) / (energy * gbar));
-  out.kkt = std::max(out.kkt, kkt);
-}
-
-void ReportProgress(const SolveOptions& o, double change, double tol) {
-  if (!o.progress) return;
-  double f = 0;
-  if (change <= tol) {
-    f = 1;
-  } else if (change > 0 && change < 1) {
-    f = std::clamp(std::log(change) / std::log(tol), 0.0, 0.999);
-  }
-  o.progress(f);
-}
-
-Result<SolveResult> SolveDistributed(const Scenario& s, const SolveOptions& o, unsigned threads) {
-  SolveResult r;
-  r.method = Method::kDistributed;
-  const auto T = static_cast<std::size_t>(s.slots);
-  std::vector<std::uint32_t> of;
-  std::vector<Agent> agents = BuildAgents(s, o.merge_identical, threads, of);
-  r.agents = agents.size();
-  std::size_t total = 0;
-  for (auto& a : agents) {
-    a.offset = total;
-    total += a.Len();
-  }
-  // Start from the even spread over each window.
-  std::vector<double> y(total);
-  for (const auto& a : agents) {
-    const double v = a.energy / static_cast<double>(a.Len());
-    std::fill(y.begin() + static_cast<std::ptrdiff_t>(a.offset),
-              y.begin() + static_cast<std::ptrdiff_t>(a.offset + a.Len()), v);
-  }
-  auto recompute_load = [&] {
-    std::vector<double> load(T, 0.0);
-    for (const auto& a : agents) {
-      for (std::size_t h = 0; h < a.Len(); ++h) load[static_cast<std::size_t>(a.first) + h] += y[a.offset + h];
-    }
-    return load;
-  };
-  std::vector<double> load = recompute_load();
-
-  const unsigned blocks = detail::ChunksFor(agents.size(), threads, 50'000);
-  // One block's Gauss-Seidel sweep over agents [b, e) against `l` (updated in place); the new
-  // values go to `out` (which may alias y).
-  auto sweep = [&](std::size_t b, std::size_t e, std::vector<double>& l, double* out) {
-    WaterFillScratch scratch;
-    std::vector<double> z(T);
-    std::vector<double> x(T);
-    for (std::size_t i = b; i < e; ++i) {
-      const Agent& a = agents[i];
-      const std::size_t len = a.Len();
-      const std::size_t f = static_cast<std::size_t>(a.first);
-      const double* cur = y.data() + a.offset;
-      for (std::size_t h = 0; h < len; ++h) z[h] = l[f + h] - cur[h];
-      CappedWaterFill({z.data(), len}, a.Cap(), a.energy, {x.data(), len}, scratch);
-      for (std::size_t h = 0; h < len; ++h) {
-        l[f + h] = z[h] + x[h];
-        out[a.offset + h] = x[h];
-      }
-    }
-  };
-  std::vector<double> proposal = blocks > 1 ? std::vector<double>(total) : std::vector<double>{};
-  std::vector<double> previous(T);
-  r.converged = false;
-  for (r.rounds = 0; r.rounds < o.max_rounds;) {
-    previous = load;
-    if (blocks == 1) {
-      sweep(0, agents.size(), load, y.data());
-    } else {
-      std::vector<std::vector<double>> local(blocks, load);
-      detail::ParallelChunks(agents.size(), blocks, [&](unsigned c, std::size_t b, std::size_t e) {
-        sweep(b, e, local[c], proposal.data());
-      });
-      // Average the blocks' moves: y += (proposal - y) / blocks (convexity: never worse).
-      const double w = 1.0 / blocks;
-      detail::ParallelChunks(total, blocks, [&](unsigned, std::size_t b, std::size_t e) {
-        for (std::size_t k = b; k < e; ++k) y[k] += (proposal[k] - y[k]) * w;
-      });
-      load = recompute_load();
-    }
-    ++r.rounds;
-    double peak = 0;
-    double change = 0;
-    for (std::size_t h = 0; h < T; ++h) {
-      peak = std::max(peak, load[h]);
-      change = std::max(change, std::abs(load[h] - previous[h]));
-    }
-    r.last_change = peak > 0 ? change / peak : 0;
-    if (r.rounds % 8 == 0) ReportProgress(o, r.last_change, o.tolerance);
-    if (r.last_change <= o.tolerance) {
-      r.converged = true;
-      break;
-    }
-  }
-  load = recompute_load();
-  r.load = load;
-  r.total_cost = TotalCost(s.price, load);
-  r.par = PeakToAverage(load);
-
-  // Certificate on the agents (their sets add up exactly to the set of feasible profiles).
-  const std::vector<double> g = Marginals(s.price, load);
-  const double gbar = MeanWeighted(g, load);
-  GroupCheck check;
-  for (const auto& a : agents) {
-    CheckBox({g.data() + a.first, a.Len()}, {y.data() + a.offset, a.Len()}, a.Cap(), a.energy, gbar, check);
-  }
-  r.certificate.duality_gap = std::max(0.0, check.gap);
-  r.certificate.relative_gap = r.total_cost != 0 ? r.certificate.duality_gap / std::abs(r.total_cost) : 0;
-  r.certificate.lower_bound = r.total_cost - r.certificate.duality_gap;
-  r.certificate.kkt_residual = check.kkt;
-
-  // Members share their agent's schedule in proportion to their energy.
-  std::vector<double> rate(agents.size(), 0.0);  // bill per kWh of each agent
-  for (std::size_t i = 0; i < agents.size(); ++i) {
-    const Agent& a = agents[i];
-    if (!(a.energy > 0)) continue;
-    double bill = 0;
-    for (std::size_t h = 0; h < a.Len(); ++h) bill += y[a.offset + h] * s.price.Price(load[static_cast<std::size_t>(a.first) + h]);
-    rate[i] = bill / a.energy;
-  }
-  r.bills.assign(s.ProsumerCount(), 0.0);
-  detail::ParallelChunks(s.ProsumerCount(), detail::ChunksFor(s.ProsumerCount(), threads, 100'000),
-                         [&](unsigned, std::size_t b, std::size_t e) {
-                           for (std::size_t p = b; p < e; ++p) {
-                             double bill = 0;
-                             for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
-                               bill += s.appliances[j].energy * rate[of[j]];
-                             }
-                             r.bills[p] = bill;
-                           }
-                         });
-  if (o.want_schedules) {
-    Schedule& sch = r.schedule;
-    sch.offset.resize(s.appliances.size() + 1);
-    sch.offset[0] = 0;
-    for (std::size_t j = 0; j < s.appliances.size(); ++j) {
-      sch.offset[j + 1] = sch.offset[j] + static_cast<std::size_t>(s.appliances[j].WindowLength());
-    }
-    sch.values.assign(sch.offset.back(), 0.0);
-    for (std::size_t j = 0; j < s.appliances.size(); ++j) {
-      const Agent& a = agents[of[j]];
-      if (!(a.energy > 0)) continue;
-      const double share = s.appliances[j].energy / a.energy;
-      for (std::size_t h = 0; h < a.Len(); ++h) sch.values[sch.offset[j] + h] = share * y[a.offset + h];
-    }
-  }
-  return r;
-}
-
-// ---------------------------------------------------------------------------------------
 // The exact method: Wolfe's minimum-norm point over the (window, cap) classes.
 
 struct Class {
@@ -443,6 +225,371 @@ double ClassCheapest(const Class& c, std::span<const double> w, std::vector<doub
     if (k < sorted.size()) prefix += sorted[k];
   }
   return total;
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers shared by the distributed and exact methods.
+
+// The best response of a whole capped class (window W, cap u, energies E_i) to the others'
+// load z over W: minimise sum_h F(z_h + y_h) over the sum of the members' sets, which is
+// { y : the sum of any m entries of y is at most G(m), sum y = G(|W|) }. Fujishige's
+// decomposition (the minimiser is the same for every strictly convex F): with z sorted
+// ascending, the lowest level is min over m of (G(m) + sum of the m lowest z) / m, reached on
+// the m lowest slots (largest such m); then the same on the rest with G shifted by m.
+// O(k log k + k^2) for a window of k slots.
+void ClassBestResponse(std::span<const double> z, const std::vector<double>& G, std::span<double> y,
+                       std::vector<std::size_t>& order) {
+  const std::size_t k = z.size();
+  order.resize(k);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return z[a] < z[b] || (z[a] == z[b] && a < b); });
+  std::size_t pos = 0;
+  while (pos < k) {
+    double best = std::numeric_limits<double>::infinity();
+    std::size_t best_m = 1;
+    double zsum = 0;
+    for (std::size_t m = 1; pos + m <= k; ++m) {
+      zsum += z[order[pos + m - 1]];
+      const double level = (G[pos + m] - G[pos] + zsum) / static_cast<double>(m);
+      if (level <= best + 1e-14 * std::abs(best)) {
+        best = std::min(best, level);
+        best_m = m;
+      }
+    }
+    for (std::size_t t = pos; t < pos + best_m; ++t) y[order[t]] = std::max(0.0, best - z[order[t]]);
+    pos += best_m;
+  }
+}
+
+std::vector<std::size_t> WindowOffsets(const Scenario& s) {
+  std::vector<std::size_t> offset(s.appliances.size() + 1);
+  offset[0] = 0;
+  for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+    offset[j + 1] = offset[j] + static_cast<std::size_t>(s.appliances[j].WindowLength());
+  }
+  return offset;
+}
+
+// Splits each class's share of the load onto its appliances: in proportion to energy for an
+// uncapped class; for a capped class, largest energy first, each appliance draining the slots
+// where most remains (at most `cap` from any slot), which keeps the remainder feasible for
+// the appliances still to come.
+Schedule SplitClasses(const Scenario& s, const std::vector<Class>& classes, const std::vector<std::uint32_t>& of,
+                      const std::vector<std::vector<double>>& share) {
+  Schedule sch;
+  sch.offset = WindowOffsets(s);
+  sch.values.assign(sch.offset.back(), 0.0);
+  std::vector<std::vector<std::size_t>> members(classes.size());
+  for (std::size_t j = 0; j < s.appliances.size(); ++j) members[of[j]].push_back(j);
+  WaterFillScratch scratch;
+  std::vector<double> negative;
+  for (std::size_t c = 0; c < classes.size(); ++c) {
+    const Class& cl = classes[c];
+    auto& mem = members[c];
+    if (cl.cap == kNoCap) {
+      if (!(cl.energy > 0)) continue;
+      for (std::size_t j : mem) {
+        const double f = s.appliances[j].energy / cl.energy;
+        for (std::size_t h = 0; h < cl.Len(); ++h) sch.values[sch.offset[j] + h] = f * share[c][h];
+      }
+      continue;
+    }
+    std::stable_sort(mem.begin(), mem.end(),
+                     [&](std::size_t u, std::size_t v) { return s.appliances[u].energy > s.appliances[v].energy; });
+    std::vector<double> remaining = share[c];
+    negative.resize(cl.Len());
+    for (std::size_t j : mem) {
+      for (std::size_t h = 0; h < cl.Len(); ++h) negative[h] = -remaining[h];
+      std::span<double> xj{sch.values.data() + sch.offset[j], cl.Len()};
+      CappedWaterFill(negative, cl.cap, s.appliances[j].energy, xj, scratch);
+      for (std::size_t h = 0; h < cl.Len(); ++h) remaining[h] -= xj[h];
+    }
+  }
+  return sch;
+}
+
+// Bills at an optimal load: every appliance uses only the cheapest slots of its window (ties
+// have equal prices), so its bill is the cheapest fill of its energy at the final prices.
+std::vector<double> BillsAtOptimum(const Scenario& s, const std::vector<Class>& classes,
+                                   const std::vector<std::uint32_t>& of, std::span<const double> load,
+                                   unsigned threads) {
+  struct ClassPrices {
+    std::vector<double> sorted;  // window prices, ascending
+    std::vector<double> prefix;  // prefix[k] = sum of the k cheapest
+  };
+  std::vector<ClassPrices> prices(classes.size());
+  for (std::size_t c = 0; c < classes.size(); ++c) {
+    auto& cp = prices[c];
+    for (int h = classes[c].first; h <= classes[c].last; ++h) cp.sorted.push_back(s.price.Price(load[static_cast<std::size_t>(h)]));
+    std::sort(cp.sorted.begin(), cp.sorted.end());
+    cp.prefix.assign(cp.sorted.size() + 1, 0.0);
+    for (std::size_t k = 0; k < cp.sorted.size(); ++k) cp.prefix[k + 1] = cp.prefix[k] + cp.sorted[k];
+  }
+  std::vector<double> bills(s.ProsumerCount(), 0.0);
+  detail::ParallelChunks(s.ProsumerCount(), detail::ChunksFor(s.ProsumerCount(), threads, 100'000),
+                         [&](unsigned, std::size_t b, std::size_t e) {
+                           for (std::size_t p = b; p < e; ++p) {
+                             double bill = 0;
+                             for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+                               const Appliance& a = s.appliances[j];
+                               const Class& cl = classes[of[j]];
+                               const ClassPrices& cp = prices[of[j]];
+                               if (!(a.energy > 0)) continue;
+                               if (!a.HasCap()) {
+                                 bill += a.energy * cp.sorted.front();
+                               } else {
+                                 const std::size_t k = cl.Bucket(a.energy);
+                                 bill += a.cap * cp.prefix[k];
+                                 const double rest = a.energy - static_cast<double>(k) * a.cap;
+                                 if (k < cp.sorted.size() && rest > 0) bill += rest * cp.sorted[k];
+                               }
+                             }
+                             bills[p] = bill;
+                           }
+                         });
+  return bills;
+}
+
+struct GroupCheck {
+  double gap{0};  // sum of (w . y - min over the group's set of w . q)
+  double kkt{0};  // max relative violation
+};
+
+// Checks one group whose feasible set is { sum y = E, 0 <= y <= cap } (one appliance, or
+// interchangeable ones merged).
+void CheckBox(std::span<const double> g, std::span<const double> y, double cap, double energy, double gbar,
+              GroupCheck& out) {
+  double dot = 0;
+  double sum = 0;
+  double low = 0;
+  double high = 0;
+  for (std::size_t h = 0; h < y.size(); ++h) {
+    dot += g[h] * y[h];
+    sum += y[h];
+    low = std::min(low, y[h]);
+    if (cap != kNoCap) high = std::max(high, y[h] - cap);
+  }
+  const double best = CheapestFill(g, cap, energy);
+  out.gap += dot - best;
+  const double scale = energy > 0 ? energy : 1;
+  double kkt = std::abs(sum - energy) / scale;
+  kkt = std::max(kkt, -low / scale * static_cast<double>(y.size()));
+  if (cap != kNoCap) kkt = std::max(kkt, high / cap);
+  if (energy > 0) kkt = std::max(kkt, (dot - best) / (energy * gbar));
+  out.kkt = std::max(out.kkt, kkt);
+}
+
+// Checks a whole class's share (its set: sums of any m entries <= G(m), total G(|W|)).
+void CheckClass(const Class& cl, std::span<const double> g, std::span<const double> y, double gbar,
+                std::vector<double>& sorted, GroupCheck& out) {
+  const double best = ClassCheapest(cl, g, sorted);
+  double dot = 0;
+  double sum = 0;
+  double low = 0;
+  for (std::size_t h = 0; h < y.size(); ++h) {
+    dot += g[h] * y[h];
+    sum += y[h];
+    low = std::min(low, y[h]);
+  }
+  // The m largest entries must not exceed G(m).
+  sorted.assign(y.begin(), y.end());
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  double top = 0;
+  double over = 0;
+  for (std::size_t m = 1; m <= sorted.size(); ++m) {
+    top += sorted[m - 1];
+    over = std::max(over, top - cl.G[m]);
+  }
+  out.gap += dot - best;
+  const double e = cl.energy > 0 ? cl.energy : 1;
+  double kkt = std::max({std::abs(sum - cl.energy) / e, -low / e * static_cast<double>(y.size()), over / e});
+  if (cl.energy > 0) kkt = std::max(kkt, (dot - best) / (cl.energy * gbar));
+  out.kkt = std::max(out.kkt, kkt);
+}
+
+void ReportProgress(const SolveOptions& o, double change, double tol) {
+  if (!o.progress) return;
+  double f = 0;
+  if (change <= tol) {
+    f = 1;
+  } else if (change > 0 && change < 1) {
+    f = std::clamp(std::log(change) / std::log(std::max(tol, 1e-300)), 0.0, 0.999);
+  }
+  o.progress(f);
+}
+
+// ---------------------------------------------------------------------------------------
+// The distributed method.
+
+struct Agent {
+  int first{0};
+  int last{0};
+  double cap{kNoCap};   // per-member cap
+  double energy{0};     // sum of the members' energies
+  double members{0};
+  std::size_t offset{0};        // into the flat y array
+  const Class* cls{nullptr};    // merged capped class with several members (else a box)
+  std::size_t Len() const { return static_cast<std::size_t>(last - first + 1); }
+  bool IsBox() const { return cls == nullptr; }
+};
+
+Result<SolveResult> SolveDistributed(const Scenario& s, const SolveOptions& o, unsigned threads) {
+  SolveResult r;
+  r.method = Method::kDistributed;
+  const auto T = static_cast<std::size_t>(s.slots);
+  std::vector<std::uint32_t> of;
+  std::vector<Class> classes;
+  std::vector<Agent> agents;
+  if (o.merge_identical) {
+    // One agent per (window, cap) class: interchangeable in the total load.
+    classes = BuildClasses(s, threads, of);
+    agents.reserve(classes.size());
+    for (const Class& c : classes) {
+      agents.push_back(Agent{c.first, c.last, c.cap, c.energy, c.members, 0,
+                             (c.cap != kNoCap && c.members > 1) ? &c : nullptr});
+    }
+  } else {
+    of.resize(s.appliances.size());
+    agents.resize(s.appliances.size());
+    for (std::size_t j = 0; j < agents.size(); ++j) {
+      const Appliance& a = s.appliances[j];
+      agents[j] = Agent{a.first, a.last, a.cap, a.energy, 1, 0, nullptr};
+      of[j] = static_cast<std::uint32_t>(j);
+    }
+  }
+  r.agents = agents.size();
+  std::size_t total = 0;
+  for (auto& a : agents) {
+    a.offset = total;
+    total += a.Len();
+  }
+  // Start from the even spread over each window.
+  std::vector<double> y(total);
+  for (const auto& a : agents) {
+    const double v = a.energy / static_cast<double>(a.Len());
+    std::fill(y.begin() + static_cast<std::ptrdiff_t>(a.offset),
+              y.begin() + static_cast<std::ptrdiff_t>(a.offset + a.Len()), v);
+  }
+  auto recompute_load = [&] {
+    std::vector<double> load(T, 0.0);
+    for (const auto& a : agents) {
+      for (std::size_t h = 0; h < a.Len(); ++h) load[static_cast<std::size_t>(a.first) + h] += y[a.offset + h];
+    }
+    return load;
+  };
+  std::vector<double> load = recompute_load();
+
+  const unsigned blocks = detail::ChunksFor(agents.size(), threads, 50'000);
+  // One block's Gauss-Seidel sweep over agents [b, e) against `l` (updated in place); the new
+  // values go to `out` (which may be y itself).
+  auto sweep = [&](std::size_t b, std::size_t e, std::vector<double>& l, double* out) {
+    WaterFillScratch scratch;
+    std::vector<std::size_t> order;
+    std::vector<double> z(T);
+    std::vector<double> x(T);
+    for (std::size_t i = b; i < e; ++i) {
+      const Agent& a = agents[i];
+      const std::size_t len = a.Len();
+      const std::size_t f = static_cast<std::size_t>(a.first);
+      const double* cur = y.data() + a.offset;
+      for (std::size_t h = 0; h < len; ++h) z[h] = l[f + h] - cur[h];
+      if (a.IsBox()) {
+        CappedWaterFill({z.data(), len}, a.cap, a.energy, {x.data(), len}, scratch);
+      } else {
+        ClassBestResponse({z.data(), len}, a.cls->G, {x.data(), len}, order);
+      }
+      for (std::size_t h = 0; h < len; ++h) {
+        l[f + h] = z[h] + x[h];
+        out[a.offset + h] = x[h];
+      }
+    }
+  };
+  std::vector<double> proposal = blocks > 1 ? std::vector<double>(total) : std::vector<double>{};
+  std::vector<double> previous(T);
+  r.converged = false;
+  for (r.rounds = 0; r.rounds < o.max_rounds;) {
+    previous = load;
+    if (blocks == 1) {
+      sweep(0, agents.size(), load, y.data());
+    } else {
+      std::vector<std::vector<double>> local(blocks, load);
+      detail::ParallelChunks(agents.size(), blocks, [&](unsigned c, std::size_t b, std::size_t e) {
+        sweep(b, e, local[c], proposal.data());
+      });
+      // Average the blocks' moves: y += (proposal - y) / blocks (convexity: never worse).
+      const double w = 1.0 / blocks;
+      detail::ParallelChunks(total, blocks, [&](unsigned, std::size_t b, std::size_t e) {
+        for (std::size_t k = b; k < e; ++k) y[k] += (proposal[k] - y[k]) * w;
+      });
+      load = recompute_load();
+    }
+    ++r.rounds;
+    double peak = 0;
+    double change = 0;
+    for (std::size_t h = 0; h < T; ++h) {
+      peak = std::max(peak, load[h]);
+      change = std::max(change, std::abs(load[h] - previous[h]));
+    }
+    r.last_change = peak > 0 ? change / peak : 0;
+    if (r.rounds % 8 == 0) ReportProgress(o, r.last_change, o.tolerance);
+    if (r.last_change <= o.tolerance) {
+      r.converged = true;
+      break;
+    }
+  }
+  load = recompute_load();
+  r.load = load;
+  r.total_cost = TotalCost(s.price, load);
+  r.par = PeakToAverage(load);
+
+  // Certificate on the agents (their sets add up exactly to the set of feasible profiles).
+  const std::vector<double> g = Marginals(s.price, load);
+  const double gbar = MeanWeighted(g, load);
+  GroupCheck check;
+  std::vector<double> sorted;
+  for (const auto& a : agents) {
+    std::span<const double> gw{g.data() + a.first, a.Len()};
+    std::span<const double> ya{y.data() + a.offset, a.Len()};
+    if (a.IsBox()) {
+      CheckBox(gw, ya, a.cap == kNoCap ? kNoCap : a.cap * a.members, a.energy, gbar, check);
+    } else {
+      CheckClass(*a.cls, gw, ya, gbar, sorted, check);
+    }
+  }
+  r.certificate.duality_gap = std::max(0.0, check.gap);
+  r.certificate.relative_gap = r.total_cost != 0 ? r.certificate.duality_gap / std::abs(r.total_cost) : 0;
+  r.certificate.lower_bound = r.total_cost - r.certificate.duality_gap;
+  r.certificate.kkt_residual = check.kkt;
+
+  if (o.merge_identical) {
+    r.bills = BillsAtOptimum(s, classes, of, load, threads);
+    if (o.want_schedules) {
+      std::vector<std::vector<double>> share(classes.size());
+      for (std::size_t c = 0; c < classes.size(); ++c) {
+        share[c].assign(y.begin() + static_cast<std::ptrdiff_t>(agents[c].offset),
+                        y.begin() + static_cast<std::ptrdiff_t>(agents[c].offset + agents[c].Len()));
+      }
+      r.schedule = SplitClasses(s, classes, of, share);
+    }
+  } else {
+    // Every appliance is its own agent: its bill is read off its schedule.
+    r.bills.assign(s.ProsumerCount(), 0.0);
+    std::vector<double> price(T);
+    for (std::size_t h = 0; h < T; ++h) price[h] = s.price.Price(load[h]);
+    for (std::size_t p = 0; p < s.ProsumerCount(); ++p) {
+      double bill = 0;
+      for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+        const Agent& a = agents[j];
+        for (std::size_t h = 0; h < a.Len(); ++h) bill += y[a.offset + h] * price[static_cast<std::size_t>(a.first) + h];
+      }
+      r.bills[p] = bill;
+    }
+    if (o.want_schedules) {
+      r.schedule.offset = WindowOffsets(s);
+      r.schedule.values = std::move(y);  // agents are the appliances, in order
+    }
+  }
+  return r;
 }
 
 class Polytope {
@@ -673,106 +820,20 @@ Result<SolveResult> SolveExact(const Scenario& s, const SolveOptions& o, unsigne
   const std::vector<double> g = Marginals(s.price, load);
   const double gbar = MeanWeighted(g, load);
   std::vector<double> sorted;
-  double gap = 0;
-  double kkt = 0;
+  GroupCheck check;
   for (std::size_t c = 0; c < classes.size(); ++c) {
     const Class& cl = classes[c];
-    std::span<const double> gw{g.data() + cl.first, cl.Len()};
-    const double best = ClassCheapest(cl, gw, sorted);
-    const double dot = Dot(gw, share[c]);
-    gap += dot - best;
-    double sum = 0;
-    double low = 0;
-    double high = 0;
-    for (std::size_t h = 0; h < cl.Len(); ++h) {
-      sum += share[c][h];
-      low = std::min(low, share[c][h]);
-      high = std::max(high, share[c][h] - cl.G[1]);
-    }
-    const double e = cl.energy > 0 ? cl.energy : 1;
-    kkt = std::max({kkt, std::abs(sum - cl.energy) / e, -low / e * static_cast<double>(cl.Len()),
-                    cl.G[1] > 0 ? high / cl.G[1] : 0.0});
-    if (cl.energy > 0) kkt = std::max(kkt, (dot - best) / (cl.energy * gbar));
+    CheckClass(cl, {g.data() + cl.first, cl.Len()}, share[c], gbar, sorted, check);
   }
-  r.certificate.duality_gap = std::max(0.0, gap);
+  r.certificate.duality_gap = std::max(0.0, check.gap);
   r.certificate.relative_gap = r.total_cost != 0 ? r.certificate.duality_gap / std::abs(r.total_cost) : 0;
   r.certificate.lower_bound = r.total_cost - r.certificate.duality_gap;
-  r.certificate.kkt_residual = kkt;
+  r.certificate.kkt_residual = check.kkt;
 
-  // Bills: at the optimum every appliance uses only the cheapest slots of its window (ties
-  // have equal prices), so its bill is the cheapest fill of its energy at the final prices.
-  struct ClassPrices {
-    std::vector<double> sorted;  // window prices, ascending
-    std::vector<double> prefix;  // prefix[k] = sum of the k cheapest
-  };
-  std::vector<ClassPrices> prices(classes.size());
-  for (std::size_t c = 0; c < classes.size(); ++c) {
-    auto& cp = prices[c];
-    for (int h = classes[c].first; h <= classes[c].last; ++h) cp.sorted.push_back(s.price.Price(load[static_cast<std::size_t>(h)]));
-    std::sort(cp.sorted.begin(), cp.sorted.end());
-    cp.prefix.assign(cp.sorted.size() + 1, 0.0);
-    for (std::size_t k = 0; k < cp.sorted.size(); ++k) cp.prefix[k + 1] = cp.prefix[k] + cp.sorted[k];
-  }
-  r.bills.assign(s.ProsumerCount(), 0.0);
-  detail::ParallelChunks(s.ProsumerCount(), detail::ChunksFor(s.ProsumerCount(), threads, 100'000),
-                         [&](unsigned, std::size_t b, std::size_t e) {
-                           for (std::size_t p = b; p < e; ++p) {
-                             double bill = 0;
-                             for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
-                               const Appliance& a = s.appliances[j];
-                               const Class& cl = classes[of[j]];
-                               const ClassPrices& cp = prices[of[j]];
-                               if (!(a.energy > 0)) continue;
-                               if (!a.HasCap()) {
-                                 bill += a.energy * cp.sorted.front();
-                               } else {
-                                 const std::size_t k = cl.Bucket(a.energy);
-                                 bill += a.cap * cp.prefix[k];
-                                 const double rest = a.energy - static_cast<double>(k) * a.cap;
-                                 if (k < cp.sorted.size() && rest > 0) bill += rest * cp.sorted[k];
-                               }
-                             }
-                             r.bills[p] = bill;
-                           }
-                         });
-
+  r.bills = BillsAtOptimum(s, classes, of, load, threads);
   if (o.want_schedules) {
-    // Split each class's share onto its appliances.
-    Schedule& sch = r.schedule;
-    sch.offset.resize(s.appliances.size() + 1);
-    sch.offset[0] = 0;
-    for (std::size_t j = 0; j < s.appliances.size(); ++j) {
-      sch.offset[j + 1] = sch.offset[j] + static_cast<std::size_t>(s.appliances[j].WindowLength());
-    }
-    sch.values.assign(sch.offset.back(), 0.0);
-    std::vector<std::vector<std::size_t>> members(classes.size());
-    for (std::size_t j = 0; j < s.appliances.size(); ++j) members[of[j]].push_back(j);
-    WaterFillScratch scratch;
-    std::vector<double> negative;
-    for (std::size_t c = 0; c < classes.size(); ++c) {
-      const Class& cl = classes[c];
-      auto& mem = members[c];
-      if (cl.cap == kNoCap) {
-        if (!(cl.energy > 0)) continue;
-        for (std::size_t j : mem) {
-          const double f = s.appliances[j].energy / cl.energy;
-          for (std::size_t h = 0; h < cl.Len(); ++h) sch.values[sch.offset[j] + h] = f * share[c][h];
-        }
-        continue;
-      }
-      // Largest energy first; each takes its energy from the slots where most remains
-      // (draining the top, at most `cap` from any slot).
-      std::stable_sort(mem.begin(), mem.end(),
-                       [&](std::size_t u, std::size_t v) { return s.appliances[u].energy > s.appliances[v].energy; });
-      std::vector<double> remaining = share[c];
-      negative.resize(cl.Len());
-      for (std::size_t j : mem) {
-        for (std::size_t h = 0; h < cl.Len(); ++h) negative[h] = -remaining[h];
-        std::span<double> xj{sch.values.data() + sch.offset[j], cl.Len()};
-        CappedWaterFill(negative, cl.cap, s.appliances[j].energy, xj, scratch);
-        for (std::size_t h = 0; h < cl.Len(); ++h) remaining[h] -= xj[h];
-      }
-    }
+    r.schedule = SplitClasses(s, classes, of, share);
+    const Schedule& sch = r.schedule;
     const Certificate per_appliance = Certify(s, load, sch);
     r.certificate.kkt_residual = std::max(r.certificate.kkt_residual, per_appliance.kkt_residual);
   }

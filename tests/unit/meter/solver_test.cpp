@@ -290,3 +290,26 @@ TEST(Solver, EmptyAndZeroEnergyScenarios) {
     for (double v : r.schedule.values) EXPECT_EQ(v, 0);
   }
 }
+
+TEST(Solver, CappedClassesMergeExactlyAndSplitBackFeasibly) {
+  // Many appliances share (window, cap) classes with different energies: the distributed
+  // method plays one best response per class, and both methods split classes back onto
+  // appliances that each keep their energy, window and cap.
+  const Scenario s = GeneratePaperScenario({.prosumers = 400, .randomise = true, .seed = 11, .capped_every = 2});
+  SolveOptions o;
+  o.want_schedules = true;
+  const SolveResult ex = MustSolve(s, Method::kExact, o);
+  const SolveResult di = MustSolve(s, Method::kDistributed, o);
+  o.merge_identical = false;
+  const SolveResult each = MustSolve(s, Method::kDistributed, o);
+  EXPECT_LT(di.agents, s.appliances.size() / 3);
+  EXPECT_EQ(each.agents, s.appliances.size());
+  for (const SolveResult* r : {&ex, &di, &each}) {
+    SCOPED_TRACE(MethodName(r->method));
+    ExpectFeasible(s, *r);
+    EXPECT_LT(r->certificate.relative_gap, 1e-9);
+    EXPECT_LT(r->certificate.kkt_residual, 1e-7);
+    EXPECT_LT(Rel(r->total_cost, ex.total_cost), 1e-9);
+    for (std::size_t p = 0; p < s.ProsumerCount(); ++p) EXPECT_LT(Rel(r->bills[p], ex.bills[p]), 1e-6);
+  }
+}
