@@ -135,12 +135,14 @@ int main(int argc, char** argv) {
   bool no_bills = false;
   unsigned threads = 0;
   double tolerance = 1e-13;
+  double hourly_tolerance = 1e-10;
   std::size_t max_rounds = 20'000;
   bool no_merge = false;
   bool print_json = false;
   std::string progress_mode = "auto";
   std::string title;
   std::string write_scenario;
+  std::string markdown_row;
 
   auto* scen = app.add_option("-s,--scenario", scenario_path, "Scenario file: .json, or .csv (see meter/scenario_io.h)");
   auto* gen = app.add_option("-g,--generate", generate, "Generate a scenario instead: 'paper' (the paper's five appliances)")
@@ -155,7 +157,7 @@ int main(int argc, char** argv) {
   app.add_option("--b", b, "Override price coefficient b");
   app.add_option("--c", c, "Override price coefficient c");
   app.add_option("-m,--method", method, "exact, distributed or both")->check(CLI::IsMember({"exact", "distributed", "both"}));
-  app.add_option("--hourly-bill", hourly, "Also compute the hourly-bill equilibrium: on, off, auto (on up to 100000 prosumers)")
+  app.add_option("--hourly-bill", hourly, "Also compute the hourly-bill equilibrium: on, off, auto (on up to 2000 prosumers)")
       ->check(CLI::IsMember({"on", "off", "auto"}));
   app.add_option("-o,--out", out_dir, "Output directory (created if missing)");
   app.add_flag("--no-figures", no_figures, "Do not draw the SVG/PNG figures");
@@ -163,6 +165,7 @@ int main(int argc, char** argv) {
   app.add_option("-j,--threads", threads, "Threads (0 = all cores); results are deterministic per thread count");
   app.add_option("--tolerance", tolerance, "Iterative methods stop when a round moves the load by less than this fraction of the peak")
       ->check(CLI::PositiveNumber);
+  app.add_option("--hourly-tolerance", hourly_tolerance, "The same, for the hourly-bill equilibrium")->check(CLI::PositiveNumber);
   app.add_option("--max-rounds", max_rounds, "Iteration limit of each method")->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
   app.add_flag("--no-merge", no_merge, "Distributed: one agent per appliance (the literal per-prosumer dynamics)");
   app.add_flag("--json", print_json, "Print the summary as JSON on stdout");
@@ -170,6 +173,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"on", "off", "auto"}));
   app.add_option("--title", title, "Title prefix for the figures");
   app.add_option("--write-scenario", write_scenario, "Also write the scenario used (.json or .csv)");
+  app.add_option("--markdown-row", markdown_row,
+                 "Also print one Markdown table row starting with this label: PAR even / earliest / after, "
+                 "costs even / earliest / after, hourly-bill PAR and cost above optimum (used by contrib/dr-paper-runs.sh)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -259,7 +265,8 @@ int main(int argc, char** argv) {
   };
   if ((method == "exact" || method == "both") && !run(Method::kExact, exact)) return kInvalid;
   if ((method == "distributed" || method == "both") && !run(Method::kDistributed, distributed)) return kInvalid;
-  const bool want_hourly = hourly == "on" || (hourly == "auto" && s.ProsumerCount() <= 100'000);
+  const bool want_hourly = hourly == "on" || (hourly == "auto" && s.ProsumerCount() <= 2'000);
+  opt.tolerance = hourly_tolerance;  // its best-response dynamics converge slowly (docs/demand-response.md)
   if (want_hourly && !run(Method::kHourlyBill, hourly_result)) return kInvalid;
   const SolveResult& best = exact ? *exact : *distributed;
 
@@ -412,6 +419,16 @@ int main(int argc, char** argv) {
                 << " %, equilibrium residual " << Fmt(hourly_result->equilibrium_residual, 3) << "\n";
     }
     std::cout << "outputs in " << out_dir << "/\n";
+  }
+  if (!markdown_row.empty()) {
+    std::cout << "| " << markdown_row << " | " << Fmt(PeakToAverage(even), 4) << " | " << Fmt(PeakToAverage(earliest), 4) << " | "
+              << Fmt(best.par, 4) << " | " << Fmt(TotalCost(s.price, even), 5) << " | " << Fmt(TotalCost(s.price, earliest), 5)
+              << " | " << Fmt(best.total_cost, 5) << " | ";
+    if (hourly_result) {
+      std::cout << Fmt(hourly_result->par, 4) << " | " << Fmt(PercentChange(best.total_cost, hourly_result->total_cost), 3) << " % |\n";
+    } else {
+      std::cout << "- | - |\n";
+    }
   }
   const bool converged = (!exact || exact->converged) && (!distributed || distributed->converged) &&
                          (!hourly_result || hourly_result->converged);

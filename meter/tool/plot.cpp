@@ -162,8 +162,11 @@ std::string RenderLineChart(const LineChart& chart, const std::string& base) {
     for (double v : s.values) top = std::max(top, std::isfinite(v) ? v : 0.0);
   }
   if (n < 2) n = 2;
-  const double step = NiceStep(top > 0 ? top * 1.12 : 1, 6);
-  Frame f{-0.5, static_cast<double>(n) - 0.5, 0, std::ceil((top > 0 ? top * 1.12 : 1) / step) * step};
+  // Leave headroom above the data for the legend.
+  const double legend = (20.0 * static_cast<double>(chart.series.size()) + 30) / (kHeight - kTop - kBottom);
+  const double range = (top > 0 ? top : 1) / (1 - legend);
+  const double step = NiceStep(range, 6);
+  Frame f{-0.5, static_cast<double>(n) - 0.5, 0, std::ceil(range / step) * step};
   return WriteBoth(base, [&](cairo_t* cr) {
     Axes(cr, f, chart.title, chart.x_label, chart.y_label, n > 30 ? NiceStep(static_cast<double>(n), 12) : 1, true);
     for (const auto& s : chart.series) {
@@ -229,8 +232,10 @@ std::string RenderHistogram(const Histogram& hist, const std::string& base) {
       top = std::max(top, ++counts[k][static_cast<std::size_t>(b)]);
     }
   }
-  const double step = std::max(1.0, NiceStep(top * 1.1, 6));  // counts: whole numbers
-  Frame f{lo, hi, 0, std::ceil(top * 1.1 / step) * step};
+  const double legend = (20.0 * static_cast<double>(hist.series.size()) + 30) / (kHeight - kTop - kBottom);
+  const double range = top / (1 - legend);
+  const double step = std::max(1.0, NiceStep(range, 6));  // counts: whole numbers
+  Frame f{lo, hi, 0, std::ceil(range / step) * step};
   return WriteBoth(base, [&](cairo_t* cr) {
     Axes(cr, f, hist.title, hist.x_label, hist.y_label, NiceStep(hi - lo, 8), false, 1);
     const double lanes = static_cast<double>(hist.series.size());
