@@ -10,16 +10,17 @@
 //
 // Method::kDistributed (the paper's, after Mohsenian-Rad et al. 2010): agents take turns to
 // play their best response to everyone else's load (a water-filling, waterfill.h) until the
-// total load changes by less than `tolerance` in a round. Appliances that are interchangeable
-// are merged into one agent first (merge_identical): all uncapped appliances with the same
-// window (any energies: the sum of "E_i anywhere in W" sets is "sum E_i anywhere in W"), and
-// capped appliances with the same window, cap and energy. This is exact, and makes the work
-// per round depend on the number of distinct agents, not on the number of prosumers. With
-// merge_identical = false every appliance is its own agent (the literal per-prosumer
-// dynamics). On >= 2 threads and many agents, a round splits the agents in contiguous blocks,
-// each block plays Gauss-Seidel against the round's start, and the blocks' moves are averaged
-// (a convex combination, so the cost never rises); the result is deterministic for a given
-// thread count.
+// total load changes by less than `tolerance` in a round. With merge_identical (default) the
+// agents are the (window, cap) classes: all appliances with the same window and cap act as
+// one agent, whose best response is the exact minimiser over the sum of its members' sets (for
+// uncapped classes a plain water-filling of their total energy; for capped ones Fujishige's
+// decomposition, O(k^2) per window). This is exact, and makes the work per round depend on the
+// number of classes, not on the number of prosumers. With merge_identical = false every
+// appliance is its own agent (the literal per-prosumer dynamics); its rounds do not grow with
+// the population either (3 rounds for 100k and for 1M prosumers on the paper's scenario), but
+// each round touches every appliance. The rounds are sequential Gauss-Seidel: simultaneous
+// moves need damping and converge far slower (see solver.cpp); the grouping, certificate and
+// bills use every thread.
 //
 // Method::kExact: Wolfe's minimum-norm-point algorithm (finite, exact up to rounding) on the
 // set of feasible total profiles, which depends on the appliances only through their

@@ -220,8 +220,8 @@ TEST(Solver, DeterministicForSeedAndThreads) {
   }
 }
 
-TEST(Solver, ParallelDistributedRoundsMatchExact) {
-  // Enough unmerged agents that the distributed method splits its rounds over two threads.
+TEST(Solver, PerApplianceDynamicsOnManyAgentsMatchesExact) {
+  // The literal per-appliance dynamics on 120k agents (grouping and bills on two threads).
   const Scenario s = GeneratePaperScenario({.prosumers = 24000, .randomise = true, .seed = 8, .names = false});
   SolveOptions o;
   o.threads = 2;
