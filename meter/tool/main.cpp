@@ -390,6 +390,7 @@ int main(int argc, char** argv) {
     hist.series.push_back({"vs. before (even spread)", change_even, {0.1, 0.3, 0.8}});
     hist.series.push_back({"vs. before (earliest start)", change_early, {0.9, 0.5, 0.1}});
     if (err.empty()) err = tool::RenderHistogram(hist, (dir / "bill_change").string());
+    tool::ReleaseDrawingCaches();
     progress.Done();
     if (!err.empty()) {
       std::cerr << "wattline-dr: " << err << "\n";

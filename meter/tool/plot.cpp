@@ -2,6 +2,9 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#ifdef WATTLINE_HAVE_FONTCONFIG
+#include <fontconfig/fontconfig.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -265,6 +268,13 @@ std::string RenderHistogram(const Histogram& hist, const std::string& base) {
     }
     Legend(cr, hist.series, true);
   });
+}
+
+void ReleaseDrawingCaches() {
+  cairo_debug_reset_static_data();
+#ifdef WATTLINE_HAVE_FONTCONFIG
+  FcFini();
+#endif
 }
 
 }  // namespace wattline::meter::tool

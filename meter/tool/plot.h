@@ -40,4 +40,8 @@ struct Histogram {
 std::string RenderLineChart(const LineChart& chart, const std::string& base);
 std::string RenderHistogram(const Histogram& hist, const std::string& base);
 
+/** Frees cairo's font and surface caches (call once, after the last figure; keeps leak
+ *  checkers quiet). */
+void ReleaseDrawingCaches();
+
 }  // namespace wattline::meter::tool
