@@ -34,8 +34,10 @@ namespace wattline::meter {
 /** Cap value meaning "no per-slot limit". */
 inline constexpr double kNoCap = std::numeric_limits<double>::infinity();
 
-/** Largest number of slots in a day the library accepts. */
-inline constexpr int kMaxSlots = 10'000;
+/** Largest number of slots in a day the library accepts (5-minute slots). The exact method's
+ *  cost grows roughly with slots^3 (about 1 s at 96 slots and 20 s at 288 slots for a few
+ *  thousand classes), so larger days are refused rather than left to run for hours. */
+inline constexpr int kMaxSlots = 288;
 
 /** One shiftable appliance of one prosumer. Slots are 0-based and inclusive. */
 struct Appliance {

@@ -711,14 +711,29 @@ Result<SolveResult> SolveExact(const Scenario& s, const SolveOptions& o, unsigne
   x = q;
   std::vector<double> alpha;
   std::vector<double> yv(T);
-  const double eps = 1e-15;
+  const double eps = 1e-12;  // relative; the certificate below reports the true gap
+  double best_xx = std::numeric_limits<double>::infinity();
+  std::size_t since_best = 0;
+  bool stalled = false;
   r.converged = false;
   std::size_t major = 0;
   for (; major < std::max<std::size_t>(o.max_rounds, 1); ++major) {
     poly.Greedy(x, q, order);
     const double xx = Dot(x, x);
     const double xq = Dot(x, q);
+#ifdef WOLFE_DEBUG
+    if (major < 40 || major % 500 == 0) std::fprintf(stderr, "major %zu xx=%.17g xx-xq=%.3g corral=%zu\n", major, xx, xx - xq, corral.pts.size());
+#endif
     if (xx - xq <= eps * std::max(xx, 1e-300)) {
+      r.converged = true;
+      break;
+    }
+    // In high dimension (hundreds of slots) rounding can stop the norm from decreasing
+    // before the test above passes: stop when it has not improved for a while.
+    if (xx < best_xx * (1 - 1e-15)) {
+      best_xx = xx;
+      since_best = 0;
+    } else if (++since_best > 2 * T + 10) {
       r.converged = true;
       break;
     }
@@ -733,10 +748,12 @@ Result<SolveResult> SolveExact(const Scenario& s, const SolveOptions& o, unsigne
     corral.lambda.push_back(0);
     for (int minor = 0; minor < 1000; ++minor) {
       if (!AffineMinimizer(corral.pts, alpha)) {
-        // Numerically dependent corral: drop the newest point and stop here.
+        // Numerically dependent corral: drop the newest point; no further progress is
+        // possible in floating point (the certificate below says how close we are).
         corral.pts.pop_back();
         corral.orders.pop_back();
         corral.lambda.pop_back();
+        stalled = true;
         break;
       }
       std::fill(yv.begin(), yv.end(), 0.0);
@@ -789,6 +806,10 @@ Result<SolveResult> SolveExact(const Scenario& s, const SolveOptions& o, unsigne
         corral.lambda[i] /= sum;
         for (std::size_t h = 0; h < T; ++h) x[h] += corral.lambda[i] * corral.pts[i][h];
       }
+    }
+    if (stalled) {
+      r.converged = true;
+      break;
     }
     if (o.progress && major % 8 == 0) o.progress(std::min(0.99, static_cast<double>(major) / static_cast<double>(2 * T + 8)));
   }

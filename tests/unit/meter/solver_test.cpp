@@ -313,3 +313,54 @@ TEST(Solver, CappedClassesMergeExactlyAndSplitBackFeasibly) {
     for (std::size_t p = 0; p < s.ProsumerCount(); ++p) EXPECT_LT(Rel(r->bills[p], ex.bills[p]), 1e-6);
   }
 }
+
+TEST(Solver, ExtremeButValidInputsNeverGiveNaNOrHang) {
+  // One slot, 96 slots, energies from 1e-6 to 1e6 kWh, zero energies, caps that fit exactly,
+  // a = 0 or b = 0, a linear price (a = b = 0), negative c.
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> U(0, 1);
+  for (int t = 0; t < 150; ++t) {
+    SCOPED_TRACE("case " + std::to_string(t) + " seed 42");
+    Scenario s;
+    const int T = t % 7 == 0 ? 1 : t % 11 == 0 ? 96 : 1 + static_cast<int>(U(rng) * 30);
+    s.slots = T;
+    const double scale = std::pow(10.0, -6 + 12 * U(rng));
+    s.price = {t % 3 == 0 ? 0.0 : U(rng), t % 4 == 0 ? 0.0 : U(rng) * 3, (U(rng) - 0.5) * 10};
+    if (t % 13 == 0) s.price = {0, 0, 2};
+    const int prosumers = t % 5 == 0 ? 1 : 1 + static_cast<int>(U(rng) * 6);
+    for (int p = 0; p < prosumers; ++p) {
+      std::vector<Appliance> apps;
+      const int n = static_cast<int>(U(rng) * 4);
+      for (int k = 0; k < n; ++k) {
+        Appliance a;
+        a.first = static_cast<int>(U(rng) * T);
+        a.last = std::min(T - 1, a.first + static_cast<int>(U(rng) * T));
+        a.energy = U(rng) < 0.15 ? 0.0 : scale * U(rng);
+        if (U(rng) < 0.5) {
+          const double m = a.energy / a.WindowLength();
+          a.cap = m > 0 ? (U(rng) < 0.3 ? m : m * (1 + 3 * U(rng))) : 1.0;
+        }
+        apps.push_back(a);
+      }
+      s.AddProsumer(apps);
+    }
+    ASSERT_TRUE(ValidateScenario(s).empty());
+    for (Method m : {Method::kExact, Method::kDistributed, Method::kHourlyBill}) {
+      SCOPED_TRACE(MethodName(m));
+      SolveOptions o;
+      o.want_schedules = true;
+      o.max_rounds = 5000;
+      const SolveResult r = MustSolve(s, m, o);
+      EXPECT_TRUE(r.converged);
+      EXPECT_TRUE(std::isfinite(r.total_cost) && std::isfinite(r.par));
+      EXPECT_TRUE(std::isfinite(r.certificate.duality_gap) && std::isfinite(r.certificate.kkt_residual));
+      for (double v : r.load) ASSERT_TRUE(std::isfinite(v));
+      for (double v : r.bills) ASSERT_TRUE(std::isfinite(v));
+      ExpectFeasible(s, r);
+      if (m != Method::kHourlyBill) {
+        EXPECT_LT(r.certificate.relative_gap, 1e-8);
+        EXPECT_LT(r.certificate.kkt_residual, 1e-6);
+      }
+    }
+  }
+}
