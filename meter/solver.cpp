@@ -721,9 +721,7 @@ Result<SolveResult> SolveExact(const Scenario& s, const SolveOptions& o, unsigne
     poly.Greedy(x, q, order);
     const double xx = Dot(x, x);
     const double xq = Dot(x, q);
-#ifdef WOLFE_DEBUG
-    if (major < 40 || major % 500 == 0) std::fprintf(stderr, "major %zu xx=%.17g xx-xq=%.3g corral=%zu\n", major, xx, xx - xq, corral.pts.size());
-#endif
+
     if (xx - xq <= eps * std::max(xx, 1e-300)) {
       r.converged = true;
       break;
@@ -861,6 +859,7 @@ Result<SolveResult> SolveExact(const Scenario& s, const SolveOptions& o, unsigne
 // slow modes are exchanges between prosumers), so one pass it is.
 constexpr int kInnerPasses = 1;
 
+
 Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
   SolveResult r;
   r.method = Method::kHourlyBill;
@@ -886,7 +885,6 @@ Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
   std::vector<double> own(T);
   std::vector<QuadraticMarginal> phi(T);
   std::vector<double> x(T);
-  std::vector<double> previous;
   WaterFillScratch scratch;
   // The marginal bill of appliance j of a prosumer whose other load is X' and with the rest
   // of the grid's load L0 (which includes X'): d/dx [(X'+x) p(L0+x)].
@@ -899,10 +897,17 @@ Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
       phi[hs] = QuadraticMarginal{3 * pm.a, 4 * pm.a * l0 + 2 * pm.a * xo + 2 * pm.b, pm.Price(l0) + xo * pm.PriceSlope(l0)};
     }
   };
-  r.converged = false;
-  for (r.rounds = 0; r.rounds < o.max_rounds;) {
-    previous = load;
-    const double previous_peak = *std::max_element(load.begin(), load.end());
+  auto recompute_load = [&] {
+    std::fill(load.begin(), load.end(), 0.0);
+    for (std::size_t j = 0; j < s.appliances.size(); ++j) {
+      const Appliance& a = s.appliances[j];
+      for (int h = 0; h < a.WindowLength(); ++h) {
+        load[static_cast<std::size_t>(a.first + h)] += sch.values[sch.offset[j] + static_cast<std::size_t>(h)];
+      }
+    }
+  };
+  // One round of best responses, prosumer by prosumer (Gauss-Seidel), in place.
+  auto round = [&](double previous_peak) {
     for (std::size_t p = 0; p < s.ProsumerCount(); ++p) {
       std::fill(own.begin(), own.end(), 0.0);
       for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
@@ -933,12 +938,29 @@ Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
         if (moved <= inner_tol || s.prosumer_begin[p + 1] - s.prosumer_begin[p] <= 1) break;
       }
     }
+  };
+  // The rounds alone converge slowly (exchanges of load between prosumers are weakly
+  // restoring: thousands of rounds for 100 prosumers), so they are accelerated with Anderson
+  // mixing (type II, memory kAnderson) of the schedules: the next point is the affine
+  // combination of the last rounds' outputs that best cancels their residuals. An affine
+  // combination keeps every appliance's energy and window; if it breaks a bound (x < 0 or
+  // x > cap) it is dropped for the plain round's output and the memory restarts.
+  constexpr std::size_t kAnderson = 15;
+  std::vector<std::vector<double>> hist_g;
+  std::vector<std::vector<double>> hist_f;
+  std::vector<double> start_point;
+  std::vector<double> previous_load;
+  r.converged = false;
+  for (r.rounds = 0; r.rounds < o.max_rounds;) {
+    start_point = sch.values;
+    previous_load = load;
+    round(*std::max_element(load.begin(), load.end()));
     ++r.rounds;
     double peak = 0;
     double change = 0;
     for (std::size_t h = 0; h < T; ++h) {
       peak = std::max(peak, load[h]);
-      change = std::max(change, std::abs(load[h] - previous[h]));
+      change = std::max(change, std::abs(load[h] - previous_load[h]));
     }
     r.last_change = peak > 0 ? change / peak : 0;
     if (r.rounds % 4 == 0) ReportProgress(o, r.last_change, o.tolerance);
@@ -946,6 +968,93 @@ Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
       r.converged = true;
       break;
     }
+    const std::size_t n = sch.values.size();
+    std::vector<double> f(n);
+    for (std::size_t k = 0; k < n; ++k) f[k] = sch.values[k] - start_point[k];
+    hist_g.push_back(sch.values);
+    hist_f.push_back(std::move(f));
+    if (hist_g.size() > kAnderson + 1) {
+      hist_g.erase(hist_g.begin());
+      hist_f.erase(hist_f.begin());
+    }
+    const std::size_t m = hist_g.size() - 1;
+    if (m == 0) continue;
+    // min || f_last - sum_i gamma_i (f_{i+1} - f_i) ||: normal equations (m <= 6), lightly
+    // regularised.
+    std::vector<long double> A(m * m, 0.0L);
+    std::vector<long double> rhs(m, 0.0L);
+    const auto& fl = hist_f.back();
+    for (std::size_t k = 0; k < n; ++k) {
+      long double d[kAnderson];  // m <= kAnderson
+      for (std::size_t i = 0; i < m; ++i) d[i] = static_cast<long double>(hist_f[i + 1][k]) - hist_f[i][k];
+      for (std::size_t i = 0; i < m; ++i) {
+        rhs[i] += d[i] * fl[k];
+        for (std::size_t j = 0; j <= i; ++j) A[i * m + j] += d[i] * d[j];
+      }
+    }
+    long double trace = 0;
+    for (std::size_t i = 0; i < m; ++i) trace += A[i * m + i];
+    for (std::size_t i = 0; i < m; ++i) {
+      for (std::size_t j = 0; j < i; ++j) A[j * m + i] = A[i * m + j];
+      A[i * m + i] += 1e-12L * trace + 1e-300L;
+    }
+    // Cholesky solve.
+    bool ok = true;
+    for (std::size_t i = 0; i < m && ok; ++i) {
+      for (std::size_t j = 0; j <= i; ++j) {
+        long double v = A[i * m + j];
+        for (std::size_t k = 0; k < j; ++k) v -= A[i * m + k] * A[j * m + k];
+        if (i == j) {
+          if (!(v > 0)) {
+            ok = false;
+            break;
+          }
+          A[i * m + i] = std::sqrt(v);
+        } else {
+          A[i * m + j] = v / A[j * m + j];
+        }
+      }
+    }
+    if (!ok) {
+      hist_g.erase(hist_g.begin(), hist_g.end() - 1);
+      hist_f.erase(hist_f.begin(), hist_f.end() - 1);
+      continue;
+    }
+    std::vector<long double> gamma(m);
+    for (std::size_t i = 0; i < m; ++i) {
+      long double v = rhs[i];
+      for (std::size_t k = 0; k < i; ++k) v -= A[i * m + k] * gamma[k];
+      gamma[i] = v / A[i * m + i];
+    }
+    for (std::size_t i = m; i-- > 0;) {
+      long double v = gamma[i];
+      for (std::size_t k = i + 1; k < m; ++k) v -= A[k * m + i] * gamma[k];
+      gamma[i] = v / A[i * m + i];
+    }
+    std::vector<double> mixed = hist_g.back();
+    for (std::size_t i = 0; i < m; ++i) {
+      const auto gi = static_cast<double>(gamma[i]);
+      for (std::size_t k = 0; k < n; ++k) mixed[k] -= gi * (hist_g[i + 1][k] - hist_g[i][k]);
+    }
+    bool feasible = true;
+    for (std::size_t j = 0; j < s.appliances.size() && feasible; ++j) {
+      const Appliance& a = s.appliances[j];
+      const double slack = 1e-12 * a.energy;
+      for (std::size_t k = sch.offset[j]; k < sch.offset[j + 1]; ++k) {
+        if (mixed[k] < -slack || (a.HasCap() && mixed[k] > a.cap + slack)) {
+          feasible = false;
+          break;
+        }
+        mixed[k] = std::clamp(mixed[k], 0.0, a.cap);
+      }
+    }
+    if (!feasible) {
+      hist_g.erase(hist_g.begin(), hist_g.end() - 1);
+      hist_f.erase(hist_f.begin(), hist_f.end() - 1);
+      continue;
+    }
+    sch.values = std::move(mixed);
+    recompute_load();
   }
   // Recompute the load from the schedules to drop accumulated rounding.
   std::fill(load.begin(), load.end(), 0.0);
