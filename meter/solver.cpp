@@ -860,6 +860,51 @@ Result<SolveResult> SolveExact(const Scenario& s, const SolveOptions& o, unsigne
 constexpr int kInnerPasses = 1;
 
 
+// min over gamma of || rhs - sum_i gamma_i cols[i] || (a few columns): normal equations with a
+// light ridge, Cholesky in long double. Returns false when the system is numerically singular.
+bool SmallLeastSquares(const std::vector<std::vector<double>>& cols, std::span<const double> rhs,
+                       std::vector<double>& gamma) {
+  const std::size_t m = cols.size();
+  std::vector<long double> A(m * m, 0.0L);
+  std::vector<long double> b(m, 0.0L);
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t k = 0; k < rhs.size(); ++k) b[i] += static_cast<long double>(cols[i][k]) * rhs[k];
+    for (std::size_t j = 0; j <= i; ++j) {
+      long double d = 0;
+      for (std::size_t k = 0; k < rhs.size(); ++k) d += static_cast<long double>(cols[i][k]) * cols[j][k];
+      A[i * m + j] = d;
+    }
+  }
+  long double trace = 0;
+  for (std::size_t i = 0; i < m; ++i) trace += A[i * m + i];
+  for (std::size_t i = 0; i < m; ++i) A[i * m + i] += 1e-12L * trace + 1e-300L;
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j <= i; ++j) {
+      long double v = A[i * m + j];
+      for (std::size_t k = 0; k < j; ++k) v -= A[i * m + k] * A[j * m + k];
+      if (i == j) {
+        if (!(v > 0)) return false;
+        A[i * m + i] = std::sqrt(v);
+      } else {
+        A[i * m + j] = v / A[j * m + j];
+      }
+    }
+  }
+  std::vector<long double> y(m);
+  for (std::size_t i = 0; i < m; ++i) {
+    long double v = b[i];
+    for (std::size_t k = 0; k < i; ++k) v -= A[i * m + k] * y[k];
+    y[i] = v / A[i * m + i];
+  }
+  gamma.assign(m, 0.0);
+  for (std::size_t i = m; i-- > 0;) {
+    long double v = y[i];
+    for (std::size_t k = i + 1; k < m; ++k) v -= A[k * m + i] * static_cast<long double>(gamma[k]);
+    gamma[i] = static_cast<double>(v / A[i * m + i]);
+  }
+  return true;
+}
+
 Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
   SolveResult r;
   r.method = Method::kHourlyBill;
@@ -939,8 +984,130 @@ Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
       }
     }
   };
-  // The rounds alone converge slowly (exchanges of load between prosumers are weakly
-  // restoring: thousands of rounds for 100 prosumers), so they are accelerated with Anderson
+  // Phase 1, in load space. At an equilibrium, prosumer i's schedule minimises
+  // sum_h [p(L_h) X_ih + p'(L_h) X_ih^2 / 2] with p and p' frozen at the equilibrium load L
+  // (same KKT conditions), so the equilibrium is a fixed point L = R(L) of the T-dimensional
+  // map "every prosumer's best response to frozen prices". R is steeply decreasing, so the
+  // fixed point is found with Anderson acceleration in T dimensions (full memory), whose
+  // iterations do not grow with the number of prosumers; the rounds below then only polish.
+  std::size_t phase1 = 0;
+  if (pm.a > 0 || pm.b > 0) {
+    std::vector<double> frozen_price(T);
+    std::vector<double> frozen_slope(T);
+    auto respond = [&](const std::vector<double>& at, std::vector<double>& out) {
+      for (std::size_t h = 0; h < T; ++h) {
+        const double l = std::max(0.0, at[h]);
+        frozen_price[h] = pm.Price(l);
+        frozen_slope[h] = pm.PriceSlope(l);
+      }
+      std::fill(out.begin(), out.end(), 0.0);
+      for (std::size_t p = 0; p < s.ProsumerCount(); ++p) {
+        std::fill(own.begin(), own.end(), 0.0);
+        double energy = 0;
+        for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+          const Appliance& a = s.appliances[j];
+          energy += a.energy;
+          for (int h = 0; h < a.WindowLength(); ++h) {
+            own[static_cast<std::size_t>(a.first + h)] += sch.values[sch.offset[j] + static_cast<std::size_t>(h)];
+          }
+        }
+        for (int pass = 0; pass < 200; ++pass) {
+          double moved = 0;
+          for (std::size_t j = s.prosumer_begin[p]; j < s.prosumer_begin[p + 1]; ++j) {
+            const Appliance& a = s.appliances[j];
+            const auto len = static_cast<std::size_t>(a.WindowLength());
+            std::span<double> cur{sch.values.data() + sch.offset[j], len};
+            for (std::size_t h = 0; h < len; ++h) {
+              const auto slot = static_cast<std::size_t>(a.first) + h;
+              phi[h] = QuadraticMarginal{0, frozen_slope[slot], frozen_price[slot] + frozen_slope[slot] * (own[slot] - cur[h])};
+            }
+            MonotoneWaterFill({phi.data(), len}, a.cap, a.energy, {x.data(), len}, scratch);
+            for (std::size_t h = 0; h < len; ++h) {
+              const auto slot = static_cast<std::size_t>(a.first) + h;
+              moved = std::max(moved, std::abs(x[h] - cur[h]));
+              own[slot] += x[h] - cur[h];
+              cur[h] = x[h];
+            }
+          }
+          if (moved <= 1e-14 * energy || s.prosumer_begin[p + 1] - s.prosumer_begin[p] <= 1) break;
+        }
+        for (std::size_t h = 0; h < T; ++h) out[h] += own[h];
+      }
+    };
+    const std::size_t memory = std::min<std::size_t>(T, 20);
+    // Start from the social optimum, which is close (the two coincide for identical prosumers).
+    std::vector<double> at = load;
+    {
+      SolveOptions quiet;
+      quiet.threads = 1;
+      auto opt = SolveExact(s, quiet, 1);
+      if (opt.ok()) at = opt.value().load;
+    }
+    std::vector<double> response(T);
+    std::vector<double> residual(T);
+    std::vector<std::vector<double>> dg;  // differences of successive R(L)
+    std::vector<std::vector<double>> df;  // differences of successive residuals
+    std::vector<double> last_g;
+    std::vector<double> last_f;
+    std::vector<double> gamma;
+    const double beta = 1.0 / (1.0 + static_cast<double>(s.ProsumerCount()));
+    double best_residual = std::numeric_limits<double>::infinity();
+    int since_best = 0;
+    for (int it = 0; it < 300; ++it) {
+      respond(at, response);
+      double peak = 0;
+      double worst = 0;
+      for (std::size_t h = 0; h < T; ++h) {
+        residual[h] = response[h] - at[h];
+        peak = std::max(peak, response[h]);
+        worst = std::max(worst, std::abs(residual[h]));
+      }
+      if (o.progress && it % 4 == 0) o.progress(std::min(0.5, 0.02 * it));
+      ++phase1;
+      if (!(peak > 0) || worst <= 1e-13 * peak) break;
+      // The inner solves are exact to ~1e-14 per prosumer, so with many prosumers the
+      // residual bottoms out a little higher: stop once it has not halved in 8 steps.
+      if (worst < 0.5 * best_residual) {
+        best_residual = worst;
+        since_best = 0;
+      } else if (++since_best >= 8) {
+        break;
+      }
+      if (!last_g.empty()) {
+        std::vector<double> g_diff(T);
+        std::vector<double> f_diff(T);
+        for (std::size_t h = 0; h < T; ++h) {
+          g_diff[h] = response[h] - last_g[h];
+          f_diff[h] = residual[h] - last_f[h];
+        }
+        dg.push_back(std::move(g_diff));
+        df.push_back(std::move(f_diff));
+        if (dg.size() > memory) {
+          dg.erase(dg.begin());
+          df.erase(df.begin());
+        }
+      }
+      last_g = response;
+      last_f = residual;
+      // Type-II Anderson step with mixing beta: L + beta f - sum gamma (dL + beta df), where
+      // dL = dg - df.
+      std::vector<double> next(T);
+      for (std::size_t h = 0; h < T; ++h) next[h] = at[h] + beta * residual[h];
+      if (!df.empty() && SmallLeastSquares(df, residual, gamma)) {
+        for (std::size_t i = 0; i < df.size(); ++i) {
+          for (std::size_t h = 0; h < T; ++h) {
+            const double dl = dg[i][h] - df[i][h];
+            next[h] -= gamma[i] * (dl + beta * df[i][h]);
+          }
+        }
+      }
+      for (std::size_t h = 0; h < T; ++h) at[h] = std::max(0.0, next[h]);
+    }
+    recompute_load();
+  }
+  // Phase 2. The rounds alone converge slowly (exchanges of load between prosumers are weakly
+  // restoring: thousands of rounds for 100 prosumers from an even start), so they too are
+  // accelerated with Anderson
   // mixing (type II, memory kAnderson) of the schedules: the next point is the affine
   // combination of the last rounds' outputs that best cancels their residuals. An affine
   // combination keeps every appliance's energy and window; if it breaks a bound (x < 0 or
@@ -1056,6 +1223,7 @@ Result<SolveResult> SolveHourly(const Scenario& s, const SolveOptions& o) {
     sch.values = std::move(mixed);
     recompute_load();
   }
+  r.rounds += phase1;  // iterations in load space plus polishing rounds
   // Recompute the load from the schedules to drop accumulated rounding.
   std::fill(load.begin(), load.end(), 0.0);
   for (std::size_t j = 0; j < s.appliances.size(); ++j) {

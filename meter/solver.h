@@ -32,10 +32,16 @@
 // remaining slots, for capped ones).
 //
 // Method::kHourlyBill: the equilibrium of the paper's billing, where each prosumer minimises
-// its OWN bill sum_h X_ih p(L_h) (not its share of C). Prosumers play best responses
-// (per appliance, MonotoneWaterFill) in turn until the load settles. It is a different point
-// from the optimum, slightly less efficient; it tends to the optimum as each prosumer's share
-// of the load shrinks. Single-threaded; cost per round is O(prosumers * appliances * T).
+// its OWN bill sum_h X_ih p(L_h) (not its share of C). It is a different point from the
+// optimum, slightly less efficient; it tends to the optimum as each prosumer's share of the
+// load shrinks, and equals it when all prosumers are identical. Found in two phases: (1) in
+// load space: at an equilibrium each prosumer's schedule minimises
+// sum_h [p(L_h) X_ih + p'(L_h) X_ih^2 / 2] with p, p' frozen at the equilibrium L, so L is a
+// fixed point of the T-dimensional map "everyone's best response to frozen prices", solved
+// from the social optimum with Anderson acceleration (about 30 steps, not growing with the
+// population); (2) polishing rounds of per-appliance best responses under the true marginal
+// bill p(L_h) + X_ih p'(L_h) (MonotoneWaterFill), themselves Anderson-accelerated. rounds =
+// steps of (1) + rounds of (2). Single-threaded; each step costs O(prosumers * appliances * T).
 //
 // Determinism: for a given scenario, options and thread count the output is bit-identical.
 #pragma once

@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   app.add_option("--b", b, "Override price coefficient b");
   app.add_option("--c", c, "Override price coefficient c");
   app.add_option("-m,--method", method, "exact, distributed or both")->check(CLI::IsMember({"exact", "distributed", "both"}));
-  app.add_option("--hourly-bill", hourly, "Also compute the hourly-bill equilibrium: on, off, auto (on up to 2000 prosumers)")
+  app.add_option("--hourly-bill", hourly, "Also compute the hourly-bill equilibrium: on, off, auto (on up to 20000 prosumers)")
       ->check(CLI::IsMember({"on", "off", "auto"}));
   app.add_option("-o,--out", out_dir, "Output directory (created if missing)");
   app.add_flag("--no-figures", no_figures, "Do not draw the SVG/PNG figures");
@@ -265,8 +265,8 @@ int main(int argc, char** argv) {
   };
   if ((method == "exact" || method == "both") && !run(Method::kExact, exact)) return kInvalid;
   if ((method == "distributed" || method == "both") && !run(Method::kDistributed, distributed)) return kInvalid;
-  const bool want_hourly = hourly == "on" || (hourly == "auto" && s.ProsumerCount() <= 2'000);
-  opt.tolerance = hourly_tolerance;  // its best-response dynamics converge slowly (docs/demand-response.md)
+  const bool want_hourly = hourly == "on" || (hourly == "auto" && s.ProsumerCount() <= 20'000);
+  opt.tolerance = hourly_tolerance;
   if (want_hourly && !run(Method::kHourlyBill, hourly_result)) return kInvalid;
   const SolveResult& best = exact ? *exact : *distributed;
 
