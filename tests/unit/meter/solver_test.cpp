@@ -364,3 +364,18 @@ TEST(Solver, ExtremeButValidInputsNeverGiveNaNOrHang) {
     }
   }
 }
+
+TEST(Solver, HourlyBillEquilibriumOfIdenticalProsumersIsTheOptimum) {
+  // Their marginal bill p(L) + (L/N) p'(L) is the same increasing function of L in every slot.
+  const Scenario s = GeneratePaperScenario({.prosumers = 40, .randomise = false});
+  const SolveResult opt = MustSolve(s, Method::kExact);
+  const SolveResult hb = MustSolve(s, Method::kHourlyBill);
+  EXPECT_LT(Rel(hb.total_cost, opt.total_cost), 1e-10);
+  EXPECT_LT(hb.equilibrium_residual, 1e-9);
+  // And with different prosumers the load-space phase keeps the work flat in the population.
+  const Scenario r = GeneratePaperScenario({.prosumers = 400, .randomise = true, .seed = 5, .names = false});
+  const SolveResult big = MustSolve(r, Method::kHourlyBill);
+  EXPECT_TRUE(big.converged);
+  EXPECT_LT(big.rounds, 200u);
+  EXPECT_LT(big.equilibrium_residual, 1e-8);
+}
