@@ -586,7 +586,7 @@ Result<SolveResult> SolveDistributed(const Scenario& s, const SolveOptions& o, u
 class Polytope {
  public:
   Polytope(const std::vector<Class>& classes, std::size_t slots, double scale)
-      : m_classes(classes), m_slot_classes(slots), m_scale(scale), m_order(slots), m_k(classes.size()) {
+      : m_classes(classes), m_slot_classes(slots), m_scale(scale), m_k(classes.size()) {
     for (std::uint32_t c = 0; c < classes.size(); ++c) {
       for (int h = classes[c].first; h <= classes[c].last; ++h) m_slot_classes[static_cast<std::size_t>(h)].push_back(c);
     }
@@ -628,7 +628,6 @@ class Polytope {
   const std::vector<Class>& m_classes;
   std::vector<std::vector<std::uint32_t>> m_slot_classes;
   double m_scale;
-  std::vector<int> m_order;
   std::vector<std::size_t> m_k;
 };
 
