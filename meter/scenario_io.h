@@ -10,7 +10,7 @@
 //   prosumer,appliance,energy,first,last,cap
 //   p0,dishwasher,624,6,12,
 // Rows with the same prosumer name that follow each other belong to one prosumer; an empty
-// cap means no cap.
+// cap means no cap. There is no quoting: names must not contain commas.
 //
 // Parsing reports syntax and type problems (with line or JSON path); the values themselves are
 // checked by ValidateScenario (model.h), so a parsed scenario may still be invalid.
