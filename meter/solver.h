@@ -19,7 +19,7 @@
 // appliance is its own agent (the literal per-prosumer dynamics); its rounds do not grow with
 // the population either (3 rounds for 100k and for 1M prosumers on the paper's scenario), but
 // each round touches every appliance. The rounds are sequential Gauss-Seidel: simultaneous
-// moves need damping and converge far slower (see solver.cpp); the grouping, certificate and
+// moves need damping and converge far slower (see solver_distributed.cpp); the grouping, certificate and
 // bills use every thread.
 //
 // Method::kExact: Wolfe's minimum-norm-point algorithm (finite, exact up to rounding) on the
