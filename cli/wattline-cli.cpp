@@ -330,6 +330,34 @@ int main(int argc, char** argv) {
 
   // --- TxService
   std::string hex_arg;
+  // --- MeterService
+  std::string request_file;
+  auto* schedule = sub("schedulehousehold",
+                       "Demand response: schedule a household's appliances (request as JSON, see docs/api.md)");
+  schedule->add_option("request", request_file, "JSON file of a ScheduleHouseholdRequest ('-' for stdin)")->required();
+  schedule->callback([&] {
+    action = [&](const Client& c) {
+      std::string text;
+      if (request_file == "-") {
+        std::stringstream ss;
+        ss << std::cin.rdbuf();
+        text = ss.str();
+      } else {
+        text = ReadFileOr(request_file, "request file");
+      }
+      v1::ScheduleHouseholdRequest req;
+      if (!google::protobuf::util::JsonStringToMessage(text, &req).ok())
+        throw Exit{kExitUsage, "the request file is not a ScheduleHouseholdRequest in JSON"};
+      const auto r = Call<v1::MeterService, v1::ScheduleHouseholdRequest, v1::ScheduleHouseholdResponse>(
+          c, &v1::MeterService::Stub::ScheduleHousehold, req);
+      std::ostringstream human;
+      human << "slot  household kWh\n";
+      for (int h = 0; h < r.household_kwh_size(); ++h) human << h << "  " << r.household_kwh(h) << "\n";
+      human << "expected bill " << r.expected_bill();
+      Print(c, r, human.str());
+    };
+  });
+
   auto* sendraw = sub("sendrawtransaction", "Submit a raw transaction (hex) to the mempool");
   sendraw->add_option("hex", hex_arg, "Transaction encoding in hex")->required();
   sendraw->callback([&] {

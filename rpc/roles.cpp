@@ -17,6 +17,7 @@ constexpr MethodRule kTable[] = {
     {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", kEveryone},
     {"/wattline.v1.EventService/SubscribeBlocks", kEveryone},
     {"/wattline.v1.EventService/SubscribeTransactions", kAdmin | kWallet | kUtility},
+    {"/wattline.v1.MeterService/ScheduleHousehold", kEveryone},
     {"/wattline.v1.MiningService/Generate", kAdmin},
     {"/wattline.v1.MiningService/GetInfo", kAdmin | kUtility},
     {"/wattline.v1.MiningService/Start", kAdmin},

@@ -31,6 +31,7 @@ struct RpcServer::Impl {
   std::unique_ptr<TxServiceImpl> tx;
   std::unique_ptr<WalletServiceImpl> wallet;
   std::unique_ptr<MiningServiceImpl> mining;
+  std::unique_ptr<MeterServiceImpl> meter;
   std::unique_ptr<EventServiceImpl> events;
   std::unique_ptr<grpc::Server> server;
   bool stopped = false;
@@ -63,6 +64,7 @@ bool RpcServer::Start(std::string& error) {
   d.tx = std::make_unique<TxServiceImpl>(*d.env);
   d.wallet = std::make_unique<WalletServiceImpl>(*d.env);
   d.mining = std::make_unique<MiningServiceImpl>(*d.env);
+  d.meter = std::make_unique<MeterServiceImpl>(*d.env);
   d.events = std::make_unique<EventServiceImpl>(*d.env);
 
   grpc::SslServerCredentialsOptions ssl;
@@ -86,6 +88,7 @@ bool RpcServer::Start(std::string& error) {
   builder.RegisterService(d.tx.get());
   builder.RegisterService(d.wallet.get());
   builder.RegisterService(d.mining.get());
+  builder.RegisterService(d.meter.get());
   builder.RegisterService(d.events.get());
   d.server = builder.BuildAndStart();
   if (!d.server || m_port == 0) {

@@ -96,6 +96,16 @@ class MiningServiceImpl final : public v1::MiningService::Service {
   ServiceEnv& m_env;
 };
 
+class MeterServiceImpl final : public v1::MeterService::Service {
+ public:
+  explicit MeterServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status ScheduleHousehold(grpc::ServerContext*, const v1::ScheduleHouseholdRequest*,
+                                 v1::ScheduleHouseholdResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
 class EventServiceImpl final : public v1::EventService::Service {
  public:
   explicit EventServiceImpl(ServiceEnv& env) : m_env(env) {}

@@ -57,6 +57,7 @@ const ROLE_TABLE = {
   'wattline.v1.MiningService/Start': 'A',
   'wattline.v1.MiningService/Stop': 'A',
   'wattline.v1.MiningService/GetInfo': 'AU',
+  'wattline.v1.MeterService/ScheduleHousehold': 'AWMU',
   'wattline.v1.EventService/SubscribeBlocks': 'AWMU',
   'wattline.v1.EventService/SubscribeTransactions': 'AWU',
   'grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': 'AWMU',

@@ -29,7 +29,7 @@ std::set<std::string> ProtoMethodPaths() {
 
 TEST(Roles, EveryProtoMethodHasARule) {
   const auto paths = ProtoMethodPaths();
-  EXPECT_EQ(paths.size(), 23u);  // 6 node + 1 tx + 9 wallet + 5 mining + 2 events (reflection is not in this file)
+  EXPECT_EQ(paths.size(), 24u);  // 6 node + 1 tx + 9 wallet + 5 mining + 1 meter + 2 events (reflection is not in this file)
   for (const auto& p : paths) EXPECT_NE(FindMethod(p), nullptr) << "no role rule for " << p;
 }
 
@@ -59,6 +59,7 @@ TEST(Roles, EveryRoleTimesEveryMethod) {
       {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "AWMU"},
       {"/wattline.v1.EventService/SubscribeBlocks", "AWMU"},
       {"/wattline.v1.EventService/SubscribeTransactions", "AW-U"},
+      {"/wattline.v1.MeterService/ScheduleHousehold", "AWMU"},
       {"/wattline.v1.MiningService/Generate", "A---"},
       {"/wattline.v1.MiningService/GetInfo", "A--U"},
       {"/wattline.v1.MiningService/Start", "A---"},

@@ -638,3 +638,59 @@ TEST_F(ServerTest, RateLimitPerCredential) {
 
 }  // namespace
 }  // namespace wattline::rpc
+
+
+namespace wattline::rpc {
+
+TEST_F(ServerTest, MeterScheduleHouseholdServesTheSchedulerAndRefusesBadInput) {
+  auto meter = v1::MeterService::NewStub(m_channel);
+  auto call = [&](const v1::ScheduleHouseholdRequest& req, v1::ScheduleHouseholdResponse& resp) {
+    grpc::ClientContext ctx;
+    Auth(ctx, Token(Role::kMeter));
+    return meter->ScheduleHousehold(&ctx, req, &resp);
+  };
+  v1::ScheduleHouseholdRequest req;
+  req.set_slots(4);
+  req.set_a(1);
+  req.set_b(1);
+  req.set_c(1);
+  for (double p : {4.0, 1.0, 3.0, 2.0}) req.add_prices(p);
+  auto* app = req.add_appliances();
+  app->set_energy_kwh(3);
+  app->set_first_slot(0);
+  app->set_last_slot(3);
+  app->set_cap_kwh(2);
+  v1::ScheduleHouseholdResponse resp;
+  grpc::Status s = call(req, resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.household_kwh_size(), 4);
+  // Fixed prices: the cheapest slot (1) filled to the cap, the rest in the next cheapest (3).
+  EXPECT_NEAR(resp.household_kwh(1), 2, 1e-9);
+  EXPECT_NEAR(resp.household_kwh(3), 1, 1e-9);
+  EXPECT_NEAR(resp.expected_bill(), 2 * 1 + 1 * 2, 1e-9);
+
+  // An inverted window: INVALID_ARGUMENT naming the appliance.
+  app->set_first_slot(3);
+  app->set_last_slot(1);
+  s = call(req, resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("appliance"), std::string::npos) << s.error_message();
+  // Prices of the wrong size, a non-finite price, no objective without prices.
+  app->set_first_slot(0);
+  app->set_last_slot(3);
+  req.add_prices(1);
+  EXPECT_EQ(call(req, resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  req.clear_prices();
+  for (int i = 0; i < 4; ++i) req.add_others_load_kwh(10);
+  EXPECT_EQ(call(req, resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);  // objective unspecified
+  req.set_objective(v1::SCHEDULE_OBJECTIVE_SHARE_OF_COST);
+  s = call(req, resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  double total = 0;
+  for (double x : resp.household_kwh()) total += x;
+  EXPECT_NEAR(total, 3, 1e-9);
+  req.set_slots(10000);
+  EXPECT_EQ(call(req, resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace wattline::rpc
