@@ -105,6 +105,21 @@ class DaemonTest(NodeTestCase):
         r = node.cli("getinfo", check=False)
         self.assertEqual(r.returncode, 3, r.stderr)
 
+    def test_meter_schedules_a_household_through_the_cli(self):
+        node = self.make_node("n").start()
+        request = os.path.join(self.root, "request.json")
+        with open(request, "w") as f:
+            f.write('{"slots": 24, "prices": [%s], "appliances": [{"energyKwh": 3, "firstSlot": 6, '
+                    '"lastSlot": 12, "capKwh": 1}, {"energyKwh": 2, "firstSlot": 0, "lastSlot": 23}]}'
+                    % ", ".join(str(1 + (h % 5)) for h in range(24)))
+        r = node.cli("schedulehousehold", request, role="meter")
+        self.assertAlmostEqual(sum(r["household_kwh"]), 5.0, places=9)
+        with open(request, "w") as f:
+            f.write('{"slots": 24, "prices": [1], "appliances": [{"energyKwh": 3, "firstSlot": 12, "lastSlot": 6}]}')
+        r = node.cli("schedulehousehold", request, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("INVALID_ARGUMENT", r.stderr)
+
     def test_daemon_refuses_bad_setups_with_one_line(self):
         node = self.make_node("n").start()
         node.expected_errors = ["is in use by another wattlined", "holds a chainstate of network"]
