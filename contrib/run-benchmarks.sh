@@ -17,5 +17,6 @@ for b in "${bins[@]}"; do
   path=$(find build/release -type f -name "$b" -perm -u+x | head -n1)
   echo
   echo "## $b"
-  "$path" --benchmark_color=false 2>&1 | sed -n '/^measure/,$p;/^Benchmark/,/^$/p'
+  # The summary table with ratios (printed after the per-benchmark lines).
+  "$path" --benchmark_color=false 2>/dev/null | sed -n '/^measure/,$p'
 done
