@@ -121,6 +121,28 @@ TEST(BanListTest, DamagedFileIsSetAsideAndTheListIsEmpty) {
   EXPECT_TRUE(loaded.Load(path, kNow).ok());  // no file now: empty and fine
 }
 
+TEST(BanListTest, UnwritablePathIsAnIoErrorAndTheOldFileStays) {
+  test::TempDir dir;
+  BanList bans(RegtestMagic());
+  bans.Ban(A("1.2.3.4"), kNow, kNow + 100, "x");
+  EXPECT_EQ(bans.Save(dir.path() / "missing-dir" / "banlist.dat").code(), ledger::Status::Code::kIoError);
+  // A save that cannot rename (the target is a directory) leaves what was there.
+  std::filesystem::create_directories(dir.path() / "banlist.dat");
+  EXPECT_EQ(bans.Save(dir.path() / "banlist.dat").code(), ledger::Status::Code::kIoError);
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "banlist.dat"));
+}
+
+TEST(BanListTest, AnotherNetworksFileIsRefused) {
+  test::TempDir dir;
+  const auto path = dir.path() / "banlist.dat";
+  BanList main_bans(test::MainMagic());
+  main_bans.Ban(A("1.2.3.4"), kNow, kNow + 100, "x");
+  ASSERT_TRUE(main_bans.Save(path).ok());
+  BanList bans(RegtestMagic());
+  EXPECT_EQ(bans.Load(path, kNow).code(), ledger::Status::Code::kWrongNetwork);
+  EXPECT_EQ(bans.size(), 0u);
+}
+
 TEST(NetAddrTest, ParseAndFormat) {
   EXPECT_EQ(A("1.2.3.4").ToString(), "1.2.3.4");
   EXPECT_TRUE(A("1.2.3.4").IsIPv4());
