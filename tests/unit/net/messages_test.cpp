@@ -170,6 +170,22 @@ TEST(MessagesTest, Version) {
   EXPECT_EQ(DecodeErr(Command::kVersion, Ser(p)), MessageError::kBadPort);
 }
 
+// Found by fuzz_p2p_messages: with `string` fields, protobuf logged an error line for each
+// payload with invalid UTF-8, so any peer could write to our log at will. Text fields are
+// `bytes` now; the decoder refuses what is not printable ASCII, silently.
+TEST(MessagesTest, InvalidUtf8TextIsRefusedWithoutALogLine) {
+  pb::Version v;
+  v.set_network_magic(std::string(4, 'x'));
+  v.set_user_agent(std::string("\xff\xfe", 2));
+  pb::Reject r;
+  r.set_code(pb::REJECT_CODE_INVALID);
+  r.set_reason(std::string("\xc3\x28", 2));
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(DecodeErr(Command::kVersion, Ser(v)), MessageError::kBadUserAgent);
+  EXPECT_EQ(DecodeErr(Command::kReject, Ser(r)), MessageError::kBadRejectReason);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
 TEST(MessagesTest, Addr) {
   auto entry = [](pb::Addr& a) {
     auto* e = a.add_entries();
