@@ -232,14 +232,15 @@ TEST(AddrManTest, PersistenceRoundTrip) {
   test::TempDir dir;
   const auto path = dir.path() / "peers.dat";
   AddrMan book(RegtestMagic());
+  // First, into an empty book (the key is random: later it could collide and be dropped).
+  std::array<std::uint8_t, 16> v6{0x2a, 0x02};
+  v6[15] = 7;
+  ASSERT_EQ(book.Add({Entry(Service{NetAddress::FromIPv6(v6), 19733})}, NetAddress::FromIPv4({9, 9, 9, 9}), kNow), 1u);
   const auto addrs = Spread(3000);
   book.Add(addrs, NetAddress::FromIPv4({8, 8, 8, 8}), kNow);
   book.Add(Spread(1000, 150), NetAddress::FromIPv4({9, 9, 9, 9}), kNow);
   for (int i = 0; i < 50; ++i) book.Good(addrs[static_cast<std::size_t>(i)].service, kNow);
   book.Attempt(addrs[60].service, kNow);
-  std::array<std::uint8_t, 16> v6{0x2a, 0x02};
-  v6[15] = 7;
-  book.Add({Entry(Service{NetAddress::FromIPv6(v6), 19733})}, NetAddress::FromIPv4({9, 9, 9, 9}), kNow);
   ASSERT_TRUE(book.Save(path).ok());
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "peers.dat.tmp"));
 
@@ -309,11 +310,11 @@ TEST_P(AddrManCorruptTest, DamagedFileGivesAClearErrorAndAFreshBook) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "peers.dat.corrupt"));
   EXPECT_FALSE(std::filesystem::exists(path));
   // The fresh book works and saves over the old name.
-  book.Add(Spread(5), NetAddress::FromIPv4({8, 8, 8, 8}), kNow);
+  EXPECT_GT(book.Add(Spread(5), NetAddress::FromIPv4({8, 8, 8, 8}), kNow), 0u);
   ASSERT_TRUE(book.Save(path).ok());
   AddrMan reloaded(RegtestMagic());
   EXPECT_TRUE(reloaded.Load(path).ok());
-  EXPECT_EQ(reloaded.size(), 5u);
+  EXPECT_EQ(reloaded.size(), book.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Damage, AddrManCorruptTest, ::testing::Range(0, 7));
