@@ -37,6 +37,16 @@ std::uint64_t RandomSeed() {
   return v;
 }
 
+/** Times in a file beyond this (year 36812) are damage, not data. */
+constexpr std::uint64_t kMaxStoredTime = std::uint64_t{1} << 40;
+
+/** now - t without overflow (times come from peers and files: any value is possible). */
+std::int64_t Age(std::int64_t now, std::int64_t t) {
+  std::int64_t d = 0;
+  if (__builtin_sub_overflow(now, t, &d)) return t > now ? INT64_MIN : INT64_MAX;
+  return d;
+}
+
 consensus::ByteSpan StrSpan(const std::string& s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
 std::array<std::uint8_t, 18> ServiceBytes(const Service& s) {
@@ -56,11 +66,11 @@ std::array<std::uint8_t, 8> U64Bytes(std::uint64_t v) {
 }  // namespace
 
 bool IsTerrible(const AddrInfo& info, std::int64_t now) {
-  if (info.last_try != 0 && now - info.last_try < kMinute) return false;  // being tried right now
-  if (info.last_seen > now + 10 * kMinute) return true;                  // from the future
-  if (now - info.last_seen > 30 * kDay) return true;                     // not heard of in a month
-  if (info.last_success == 0 && info.attempts >= 3) return true;         // never worked
-  if (now - info.last_success > 7 * kDay && info.attempts >= 10) return true;  // stopped working
+  if (info.last_try != 0 && Age(now, info.last_try) < kMinute) return false;  // being tried right now
+  if (Age(now, info.last_seen) < -10 * kMinute) return true;                 // from the future
+  if (Age(now, info.last_seen) > 30 * kDay) return true;                     // not heard of in a month
+  if (info.last_success == 0 && info.attempts >= 3) return true;             // never worked
+  if (Age(now, info.last_success) > 7 * kDay && info.attempts >= 10) return true;  // stopped working
   return false;
 }
 
@@ -152,7 +162,7 @@ bool AddrMan::AddOne(const AddrEntry& e, const NetAddress& source, std::int64_t 
   if (e.service.port == 0 || e.service.addr.IsUnspecified()) return false;
   std::int64_t last_seen = e.last_seen;
   // Times from gossip are claims: one from the future or missing counts as five days old.
-  if (last_seen <= 0 || last_seen > now + 10 * kMinute) last_seen = now - 5 * kDay;
+  if (last_seen <= 0 || Age(now, last_seen) < -10 * kMinute) last_seen = now - 5 * kDay;
   if (const auto it = m_by_service.find(e.service); it != m_by_service.end()) {
     AddrInfo& info = m_entries.at(it->second).info;
     info.services |= e.services;
@@ -244,7 +254,7 @@ std::optional<AddrInfo> AddrMan::Select(bool new_only, std::int64_t now) {
     const Id id = ids[m_rng() % ids.size()];
     const AddrInfo& info = m_entries.at(id).info;
     std::uint64_t chance = kScale;
-    if (info.last_try != 0 && now - info.last_try < 10 * kMinute) chance /= 100;
+    if (info.last_try != 0 && Age(now, info.last_try) < 10 * kMinute) chance /= 100;
     for (std::uint32_t i = 0; i < std::min<std::uint32_t>(info.attempts, 8); ++i) chance = chance * 2 / 3;
     chance = std::max<std::uint64_t>(chance, 1);
     if (m_rng() % kScale < std::min(kScale, chance * factor)) return info;
@@ -386,7 +396,7 @@ ledger::Status AddrMan::Load(const std::filesystem::path& path) {
       r.U32(i.attempts);
       r.Raw(src);
       r.U8(tried);
-      bad_flag = tried > 1;
+      bad_flag = tried > 1 || seen > kMaxStoredTime || try_ > kMaxStoredTime || success > kMaxStoredTime;
       i.service.addr = NetAddress::FromIPv6(ip);
       i.source = NetAddress::FromIPv6(src);
       i.last_seen = static_cast<std::int64_t>(seen);
@@ -397,7 +407,7 @@ ledger::Status AddrMan::Load(const std::filesystem::path& path) {
     }
     if (!bad_flag && r.ok() && r.ExpectEnd()) return ledger::Status::Ok();
     st = ledger::Status::Corruption(path.string() + ": undecodable content (" +
-                                    (bad_flag ? std::string("bad tried flag")
+                                    (bad_flag ? std::string("an entry's flag or time is out of range")
                                               : std::string(consensus::DecodeErrorName(r.error()))) + ")");
   }
   if (st.code() == ledger::Status::Code::kCorruption) SetAsideCorruptFile(path);

@@ -122,6 +122,10 @@ ledger::Status BanList::Load(const std::filesystem::path& path, std::int64_t now
         bad = "entry " + std::to_string(n) + " is not a canonical subnet";
         break;
       }
+      if (created > static_cast<std::uint64_t>(INT64_MAX) || until > static_cast<std::uint64_t>(INT64_MAX)) {
+        bad = "entry " + std::to_string(n) + " has a time out of range";
+        break;
+      }
       loaded.push_back(BanEntry{*subnet, static_cast<std::int64_t>(created), static_cast<std::int64_t>(until),
                                 std::string(reason.begin(), reason.end())});
     }

@@ -1,4 +1,5 @@
-// Writes the seed corpora of the P2P fuzz targets (frame_parser, p2p_messages):
+// Writes the seed corpora of the P2P fuzz targets (frame_parser, p2p_messages,
+// p2p_state_files):
 //   build/fuzz/tests/fuzz/wattline-make-p2p-corpus tests/fuzz/corpus
 // Deterministic; run after changing the P2P wire format and commit the diff.
 #include <cstdio>
@@ -7,6 +8,8 @@
 #include <string>
 
 #include "consensus/params.h"
+#include "net/addrman.h"
+#include "net/banlist.h"
 #include "net/messages.h"
 #include "net/protocol.h"
 
@@ -100,6 +103,36 @@ int main(int argc, char** argv) {
   Bytes checksum = EncodeMessage(magic, PingMsg{1});
   checksum.back() ^= 1;
   Write(root / "frame_parser", "bad-checksum", with_seed(checksum));
+
+  // State files: the payload of a small address book and ban list (without seal and checksum,
+  // which the target adds), after a selector byte.
+  const auto tmp = std::filesystem::temp_directory_path() / "wattline-make-p2p-corpus.dat";
+  auto payload_of = [&tmp](std::uint8_t selector) {
+    std::ifstream in(tmp, std::ios::binary);
+    Bytes file((std::istreambuf_iterator<char>(in)), {});
+    Bytes out{selector};
+    out.insert(out.end(), file.begin() + 12, file.end() - 32);
+    return out;
+  };
+  {
+    AddrMan book(magic, AddrMan::Key{7}, 1);
+    const NetAddress source = *NetAddress::Parse("9.9.9.9");
+    std::vector<AddrEntry> entries;
+    for (std::uint8_t i = 1; i <= 6; ++i) entries.push_back({Service{NetAddress::FromIPv4({20, i, 1, i}), 39733}, 1, 1'700'000'000});
+    entries.push_back({*Service::Parse("[2001:db8::9]:39733"), 1, 1'700'000'000});
+    book.Add(entries, source, 1'700'000'000);
+    (void)book.Good(entries[0].service, 1'700'000'000);
+    book.Attempt(entries[1].service, 1'700'000'000);
+    if (!book.Save(tmp).ok()) return 1;
+    Write(root / "p2p_state_files", "addrman", payload_of(0));
+    BanList bans(magic);
+    bans.Ban(*NetAddress::Parse("1.2.3.4"), 1'700'000'000, 1'900'000'000, "frame-oversize");
+    bans.Ban(*Subnet::Parse("10.0.0.0/8"), 1'700'000'000, 1'900'000'000, "manual");
+    bans.Ban(*Subnet::Parse("2001:db8::/32"), 1'700'000'000, 1'900'000'000, "");
+    if (!bans.Save(tmp).ok()) return 1;
+    Write(root / "p2p_state_files", "banlist", payload_of(1));
+    std::filesystem::remove(tmp);
+  }
 
   Write(root / "p2p_messages", "bad-protobuf", {static_cast<std::uint8_t>(Command::kInv), 0x0a, 0x05, 0x08});
   Write(root / "p2p_messages", "bad-hash-length",

@@ -207,6 +207,27 @@ TEST(AddrManTest, TerribleEntriesAreEvicted) {
   EXPECT_EQ(book.size(), 1u);
 }
 
+// Found by fuzz_p2p_state_files: a stored time of INT64_MIN made `now - last_seen` overflow.
+// Ages are computed without overflow, and a file with such times is damage.
+TEST(AddrManTest, ExtremeTimesDoNotOverflow) {
+  AddrInfo info;
+  info.last_seen = INT64_MIN;
+  info.last_try = INT64_MIN;
+  info.last_success = INT64_MIN;
+  info.attempts = 10;
+  EXPECT_TRUE(IsTerrible(info, kNow));
+  info.last_seen = INT64_MAX;
+  info.last_try = INT64_MAX;
+  info.last_success = INT64_MAX;
+  EXPECT_FALSE(IsTerrible(info, kNow));  // "being tried" (a try in the future)
+  info.last_try = 0;
+  EXPECT_TRUE(IsTerrible(info, kNow));   // seen in the far future
+  EXPECT_TRUE(IsTerrible(info, INT64_MIN));
+  AddrMan book(RegtestMagic(), kKey, 11);
+  EXPECT_EQ(book.Add({Entry(V4(1, 2, 3, 4), INT64_MAX)}, NetAddress::FromIPv4({8, 8, 8, 8}), kNow), 1u);
+  EXPECT_EQ(book.Find(V4(1, 2, 3, 4))->last_seen, kNow - 5 * 86400);
+}
+
 TEST(AddrManTest, NewcomerReplacesOnlyATerribleOccupant) {
   // Find two addresses from one source that map to the same new slot.
   AddrMan book(RegtestMagic(), kKey, 10);
