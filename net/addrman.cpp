@@ -267,7 +267,8 @@ std::vector<AddrEntry> AddrMan::GetAddr(std::size_t max_count, std::int64_t now)
   std::vector<Id> all;
   all.reserve(m_entries.size());
   for (const auto& ids : m_ids) all.insert(all.end(), ids.begin(), ids.end());
-  const std::size_t limit = std::min(max_count, all.size() * kGetAddrMaxPercent / 100);
+  const std::size_t share = all.size() <= kGetAddrSmallBook ? all.size() : all.size() * kGetAddrMaxPercent / 100;
+  const std::size_t limit = std::min(max_count, share);
   std::vector<AddrEntry> out;
   // Partial Fisher-Yates: each pick is uniform among those not yet picked.
   for (std::size_t i = 0; i < all.size() && out.size() < limit; ++i) {

@@ -58,8 +58,11 @@ class AddrMan {
   static constexpr std::size_t kBucketSize = 64;
   static constexpr std::size_t kNewBucketsPerSourceGroup = 64;
   static constexpr std::size_t kTriedBucketsPerGroup = 8;
-  /** GetAddr never returns more than this share of the book, so one getaddr cannot copy it. */
+  /** GetAddr never returns more than this share of the book, so one getaddr cannot copy it... */
   static constexpr std::size_t kGetAddrMaxPercent = 23;
+  /** ...except that a book this small is shared whole (a new local testnet must be able to
+   *  gossip its few addresses; a book this small is not worth protecting). */
+  static constexpr std::size_t kGetAddrSmallBook = 16;
 
   using Key = std::array<std::uint8_t, 32>;
 
@@ -83,7 +86,7 @@ class AddrMan {
    *  addresses not tried recently and with few failures. nullopt if there is none. */
   std::optional<AddrInfo> Select(bool new_only, std::int64_t now);
   /** Up to max_count random addresses that are not terrible, at most kGetAddrMaxPercent of the
-   *  book, for an addr reply. */
+   *  book (or all of a book of at most kGetAddrSmallBook), for an addr reply. */
   std::vector<AddrEntry> GetAddr(std::size_t max_count, std::int64_t now);
   /** Forgets every terrible address; returns how many. Call periodically. */
   std::size_t EvictTerrible(std::int64_t now);

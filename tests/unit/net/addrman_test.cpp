@@ -193,6 +193,15 @@ TEST(AddrManTest, SelectAndGetAddr) {
   EXPECT_LE(book.GetAddr(10, kNow).size(), 10u);
 }
 
+TEST(AddrManTest, ASmallBookIsSharedWhole) {
+  AddrMan book(RegtestMagic(), kKey, 12);
+  const NetAddress src = NetAddress::FromIPv4({8, 8, 8, 8});
+  book.Add({Entry(V4(1, 0, 0, 1)), Entry(V4(2, 0, 0, 1)), Entry(V4(3, 0, 0, 1)), Entry(V4(4, 0, 0, 1))}, src, kNow);
+  ASSERT_EQ(book.size(), 4u);
+  EXPECT_EQ(book.GetAddr(1000, kNow).size(), 4u);  // 23% of 4 would be none: a testnet could not gossip
+  EXPECT_EQ(book.GetAddr(2, kNow).size(), 2u);
+}
+
 TEST(AddrManTest, TerribleEntriesAreEvicted) {
   AddrMan book(RegtestMagic(), kKey, 9);
   const NetAddress src = NetAddress::FromIPv4({8, 8, 8, 8});

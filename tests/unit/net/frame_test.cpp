@@ -75,6 +75,20 @@ TEST(FrameTest, CommandTableIsCompleteAndNamesAreCanonical) {
   EXPECT_FALSE(CommandFromName("blocks").has_value());
 }
 
+// The limits as docs/p2p.md ("Commands") states them.
+TEST(FrameTest, LimitsMatchTheSpecification) {
+  const std::vector<std::pair<std::string_view, std::uint32_t>> spec = {
+      {"version", 1024},        {"verack", 0},          {"ping", 16},           {"pong", 16},
+      {"getaddr", 0},           {"addr", 46'064},       {"inv", 1'900'064},     {"getdata", 1'900'064},
+      {"notfound", 1'900'064},  {"getheaders", 3'532},  {"headers", 180'064},   {"block", 1'000'100},
+      {"tx", 100'100},          {"reject", 256}};
+  ASSERT_EQ(spec.size(), kCommandCount);
+  for (std::size_t i = 0; i < spec.size(); ++i) {
+    EXPECT_EQ(CommandTable()[i].name, spec[i].first);
+    EXPECT_EQ(CommandTable()[i].max_payload, spec[i].second) << spec[i].first;
+  }
+}
+
 TEST(FrameTest, RoundTripEveryCommandAtItsLimit) {
   for (const auto& info : CommandTable()) {
     const Bytes payload = Payload(info.max_payload, static_cast<std::uint8_t>(info.command));
