@@ -322,6 +322,7 @@ std::optional<AddrMan::Location> AddrMan::LocationOf(const Service& service) con
 }
 
 ledger::Status AddrMan::Save(const std::filesystem::path& path) const {
+  std::lock_guard save_lock(m_save_mutex);
   consensus::Bytes payload;
   {
     std::lock_guard lock(m_mutex);

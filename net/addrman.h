@@ -138,6 +138,8 @@ class AddrMan {
 
   const Magic m_network;
   mutable std::mutex m_mutex;
+  /** Serialises Save: two saves must not share the temporary file. Taken before m_mutex. */
+  mutable std::mutex m_save_mutex;
   Key m_key;
   std::mt19937_64 m_rng;
   Id m_next_id = 0;

@@ -76,6 +76,7 @@ std::size_t BanList::size() const {
 }
 
 ledger::Status BanList::Save(const std::filesystem::path& path) const {
+  std::lock_guard save_lock(m_save_mutex);
   consensus::Bytes payload;
   {
     std::lock_guard lock(m_mutex);

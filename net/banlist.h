@@ -65,6 +65,8 @@ class BanList {
 
   const Magic m_network;
   mutable std::mutex m_mutex;
+  /** Serialises Save: two saves must not share the temporary file. Taken before m_mutex. */
+  mutable std::mutex m_save_mutex;
   std::map<Subnet, BanEntry> m_bans;
 };
 

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "net/addrman.h"
 #include "tests/unit/net/net_test_util.h"
@@ -293,6 +294,32 @@ TEST(AddrManTest, PersistenceRoundTrip) {
   AddrMan again(RegtestMagic());
   ASSERT_TRUE(again.Load(path2).ok());
   EXPECT_EQ(again.size(), book.size());
+}
+
+TEST(AddrManTest, ConcurrentUseAndSaves) {
+  test::TempDir dir;
+  const auto path = dir.path() / "peers.dat";
+  AddrMan book(RegtestMagic(), kKey, 13);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const auto addrs = Spread(300, static_cast<std::uint8_t>(20 + 50 * t));
+      const NetAddress src = NetAddress::FromIPv4({static_cast<std::uint8_t>(100 + t), 1, 1, 1});
+      for (std::size_t i = 0; i < addrs.size(); ++i) {
+        book.Add({addrs[i]}, src, kNow);
+        if (i % 3 == 0) book.Good(addrs[i].service, kNow);
+        if (i % 5 == 0) book.Attempt(addrs[i].service, kNow);
+        (void)book.Select(false, kNow);
+        if (i % 100 == 0) EXPECT_TRUE(book.Save(path).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(book.new_count() + book.tried_count(), book.size());
+  ASSERT_TRUE(book.Save(path).ok());
+  AddrMan loaded(RegtestMagic());
+  ASSERT_TRUE(loaded.Load(path).ok());
+  EXPECT_EQ(loaded.size(), book.size());
 }
 
 TEST(AddrManTest, MissingFileIsAnEmptyBook) {

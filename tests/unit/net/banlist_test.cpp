@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "net/banlist.h"
 #include "tests/unit/net/net_test_util.h"
@@ -98,6 +99,28 @@ TEST(BanListTest, PersistenceDropsLapsedBans) {
   EXPECT_EQ(later.size(), 2u);
   EXPECT_TRUE(later.IsBanned(A("10.9.9.9"), kNow + 50));
   EXPECT_FALSE(later.IsBanned(A("2001:db8::1"), kNow + 50));
+}
+
+TEST(BanListTest, ConcurrentUseAndSaves) {
+  test::TempDir dir;
+  const auto path = dir.path() / "banlist.dat";
+  BanList bans(RegtestMagic());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        bans.Ban(NetAddress::FromIPv4({10, static_cast<std::uint8_t>(t), static_cast<std::uint8_t>(i), 1}), kNow,
+                 kNow + 100, "load");
+        (void)bans.IsBanned(A("10.0.0.1"), kNow);
+        if (i % 50 == 0) EXPECT_TRUE(bans.Save(path).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(bans.Save(path).ok());
+  BanList loaded(RegtestMagic());
+  ASSERT_TRUE(loaded.Load(path, kNow).ok());
+  EXPECT_EQ(loaded.size(), 800u);
 }
 
 TEST(BanListTest, DamagedFileIsSetAsideAndTheListIsEmpty) {
