@@ -7,6 +7,7 @@
 #include <set>
 
 #include "crypto/hash.h"
+#include "crypto/hex.h"
 #include "net/frame.h"
 #include "net/protocol.h"
 #include "tests/unit/net/net_test_util.h"
@@ -57,6 +58,11 @@ TEST(FrameTest, HeaderLayoutByteByByte) {
   EXPECT_EQ(empty[21], 0xf6);
   EXPECT_EQ(empty[22], 0xe0);
   EXPECT_EQ(empty[23], 0xe2);
+}
+
+TEST(FrameTest, VerackExampleOfTheSpecification) {
+  EXPECT_EQ(crypto::HexEncode(EncodeFrame(RegtestMagic(), Command::kVerack, {})),
+            "e70a7704" "76657261636b000000000000" "00000000" "5df6e0e2");
 }
 
 TEST(FrameTest, CommandTableIsCompleteAndNamesAreCanonical) {
