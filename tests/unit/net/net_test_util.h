@@ -1,0 +1,49 @@
+// Helpers for the net unit tests: a temporary directory, the regtest magic, a printed seed.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "consensus/params.h"
+#include "net/frame.h"
+
+namespace wattline::net::test {
+
+inline const Magic& RegtestMagic() { return consensus::GetParams(consensus::Network::kRegtest).magic; }
+inline const Magic& MainMagic() { return consensus::GetParams(consensus::Network::kMain).magic; }
+
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    m_path = std::filesystem::temp_directory_path() /
+             ("wattline-net-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(m_path);
+    std::filesystem::create_directories(m_path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(m_path, ec);
+  }
+  const std::filesystem::path& path() const { return m_path; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+/** A seed from WATTLINE_TEST_SEED or random, printed so a failure can be replayed. */
+inline std::uint64_t TestSeed() {
+  std::uint64_t seed = std::random_device{}();
+  if (const char* env = std::getenv("WATTLINE_TEST_SEED")) seed = std::strtoull(env, nullptr, 10);
+  std::printf("WATTLINE_TEST_SEED=%llu\n", static_cast<unsigned long long>(seed));
+  return seed;
+}
+
+}  // namespace wattline::net::test
