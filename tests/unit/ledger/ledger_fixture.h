@@ -10,27 +10,10 @@
 
 #include "ledger/chainstate.h"
 #include "tests/util/chain_builder.h"
+#include "tests/util/temp_dir.h"
 
 namespace wattline::test {
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    m_path = std::filesystem::temp_directory_path() /
-             ("wattline-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(m_path);
-    std::filesystem::create_directories(m_path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-  const std::filesystem::path& path() const { return m_path; }
-
- private:
-  std::filesystem::path m_path;
-};
 
 class LedgerTest : public ::testing::Test {
  public:

@@ -13,30 +13,14 @@
 
 #include "consensus/params.h"
 #include "net/frame.h"
+#include "tests/util/temp_dir.h"
 
 namespace wattline::net::test {
 
 inline const Magic& RegtestMagic() { return consensus::GetParams(consensus::Network::kRegtest).magic; }
 inline const Magic& MainMagic() { return consensus::GetParams(consensus::Network::kMain).magic; }
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    m_path = std::filesystem::temp_directory_path() /
-             ("wattline-net-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(m_path);
-    std::filesystem::create_directories(m_path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-  const std::filesystem::path& path() const { return m_path; }
-
- private:
-  std::filesystem::path m_path;
-};
+using wattline::test::TempDir;
 
 /** A seed from WATTLINE_TEST_SEED or random, printed so a failure can be replayed. */
 inline std::uint64_t TestSeed() {
