@@ -8,6 +8,7 @@
 
 #include "consensus/tx_check.h"
 #include "consensus/tx_verify.h"
+#include "node/mempool_file.h"
 
 namespace wattline::node {
 
@@ -341,15 +342,10 @@ std::vector<crypto::Hash256> Mempool::TakeRemoved() {
   return std::exchange(m_removed, {});
 }
 
-// File: "WLMEMPL1", then per entry: i64 time (LE), varbytes tx.
 bool Mempool::Save(const std::filesystem::path& path) const {
-  consensus::Bytes out;
-  consensus::Writer w(out);
-  w.Raw(consensus::ByteSpan(reinterpret_cast<const std::uint8_t*>("WLMEMPL1"), 8));
-  for (const auto& e : All()) {
-    w.U64(static_cast<std::uint64_t>(e.time));
-    w.VarBytes(consensus::EncodeTransaction(*e.tx));
-  }
+  std::vector<SavedTransaction> entries;
+  for (const auto& e : All()) entries.push_back({e.time, e.tx});
+  const consensus::Bytes out = EncodeMempoolFile(entries);
   const auto tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return false;
@@ -362,27 +358,19 @@ bool Mempool::Save(const std::filesystem::path& path) const {
   return true;
 }
 
-std::size_t Mempool::Load(const std::filesystem::path& path, std::int64_t now) {
+std::size_t Mempool::Load(const std::filesystem::path& path, std::int64_t now, std::string* error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return 0;
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  consensus::Reader r({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
-  std::array<std::uint8_t, 8> magic{};
-  if (!r.Raw(magic) || std::string(magic.begin(), magic.end()) != "WLMEMPL1") return 0;
+  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto entries =
+      DecodeMempoolFile({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, error);
   std::size_t accepted = 0;
-  while (r.ok() && r.remaining() > 0) {
-    std::uint64_t time;
-    consensus::Bytes raw;
-    if (!r.U64(time) || !r.VarBytes(raw, consensus::kMaxTxSize)) break;
-    TransactionRef tx;
-    if (consensus::DecodeTransaction(raw, tx) != consensus::DecodeError::kOk) continue;
-    const auto t = static_cast<std::int64_t>(time);
-    if (t + m_options.expiry_seconds < now) continue;
-    MempoolReject reject;
-    std::lock_guard lock(m_mutex);
-    if (AcceptLocked(tx, t, reject, nullptr)) ++accepted;
-  }
   std::lock_guard lock(m_mutex);
+  for (const auto& e : entries) {
+    if (e.time + m_options.expiry_seconds < now) continue;
+    MempoolReject reject;
+    if (AcceptLocked(e.tx, e.time, reject, nullptr)) ++accepted;
+  }
   m_removed.clear();
   return accepted;
 }

@@ -87,9 +87,13 @@ class Mempool {
   std::uint64_t Sequence() const;
   std::vector<MempoolEntry> All() const;
 
-  /** Writes every entry to path (temp file, fsync, rename); Load re-accepts them. */
+  /** Writes every entry to path (node/mempool_file.h; temp file, fsync, rename). */
   bool Save(const std::filesystem::path& path) const;
-  std::size_t Load(const std::filesystem::path& path, std::int64_t now);
+  /**
+   * Re-accepts the saved transactions that have not expired; returns how many got in. A
+   * damaged file loads what precedes the damage and says why in *error.
+   */
+  std::size_t Load(const std::filesystem::path& path, std::int64_t now, std::string* error = nullptr);
 
   /** Transactions that left the pool other than by Accept's own refusal since the last call. */
   std::vector<crypto::Hash256> TakeRemoved();

@@ -158,7 +158,9 @@ bool Node::Init(std::string& error) {
 
   m_mempool = std::make_unique<Mempool>(*m_chainstate, m_options.mempool);
   if (m_options.persist_mempool) {
-    const std::size_t n = m_mempool->Load(dir / "mempool.dat", Now());
+    std::string damaged;
+    const std::size_t n = m_mempool->Load(dir / "mempool.dat", Now(), &damaged);
+    if (!damaged.empty()) Log(Category::kMempool)->warn("mempool.dat is damaged ({}); loaded what came before", damaged);
     if (n) Log(Category::kMempool)->info("loaded {} transaction(s) from mempool.dat", n);
   }
   s = TxIndex::Open(dir / "txindex", *m_chainstate, m_txindex);

@@ -199,12 +199,22 @@ TEST_F(MempoolTest, SavesAndLoads) {
   EXPECT_EQ(pool->Load(path, kT), 2u);
   EXPECT_TRUE(pool->Contains(a->txid()));
   EXPECT_TRUE(pool->Contains(b->txid()));
-  // A corrupt file loads nothing and does not crash.
+  // A damaged tail: what comes before is loaded, and the damage is named.
   {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << "WLMEMPL1\xff\xff garbage";
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << "\xff\xff garbage";
   }
   Reopen(node::MempoolOptions{});
-  EXPECT_EQ(pool->Load(path, kT), 0u);
+  std::string damaged;
+  EXPECT_EQ(pool->Load(path, kT, &damaged), 2u);
+  EXPECT_NE(damaged.find("record 2"), std::string::npos) << damaged;
+  // Not a mempool file at all: nothing loaded, no crash.
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << "garbage";
+  }
+  Reopen(node::MempoolOptions{});
+  EXPECT_EQ(pool->Load(path, kT, &damaged), 0u);
+  EXPECT_NE(damaged.find("bad magic"), std::string::npos) << damaged;
   EXPECT_EQ(pool->Load(dir.path() / "missing.dat", kT), 0u);
 }
