@@ -356,16 +356,21 @@ ConnMan::CloseOutcome ConnMan::PunishLocked(PeerState& peer, const Penalty& pena
   return out;
 }
 
-void ConnMan::Punish(PeerId id, const Penalty& penalty, std::shared_ptr<Connection>* conn_out) {
+void ConnMan::Punish(PeerId id, const Penalty& penalty) {
   std::lock_guard lock(m_mutex);
   auto it = m_peers.find(id);
   if (it == m_peers.end()) return;
   const CloseOutcome out = PunishLocked(*it->second, penalty);
   if (out.disconnect) it->second->conn->Close(std::string(penalty.why));
-  if (conn_out) *conn_out = it->second->conn;
 }
 
 void ConnMan::Misbehaving(PeerId peer, const Penalty& penalty) { Punish(peer, penalty); }
+
+void ConnMan::SetPeerHeight(PeerId peer, std::uint32_t height) {
+  std::lock_guard lock(m_mutex);
+  auto it = m_peers.find(peer);
+  if (it != m_peers.end()) it->second->best_height = height;
+}
 
 void ConnMan::OnClosed(PeerId id, const std::string& reason) {
   ClosedPeer closed;
@@ -378,6 +383,8 @@ void ConnMan::OnClosed(PeerId id, const std::string& reason) {
     closed.info = InfoLocked(p);
     closed.reason = reason;
     closed.banned = p.banned;
+    m_closed_totals.bytes_sent += closed.info.bytes_sent;
+    m_closed_totals.bytes_received += closed.info.bytes_received;
     m_peers.erase(it);
   }
   if (m_handler) m_handler->OnPeerClosed(closed);
@@ -471,6 +478,16 @@ std::size_t ConnMan::OutboundCount() const {
   std::size_t n = m_pending_outbound;
   for (const auto& [id, p] : m_peers) n += p->inbound ? 0 : 1;
   return n;
+}
+
+NetTotals ConnMan::Totals() const {
+  std::lock_guard lock(m_mutex);
+  NetTotals t = m_closed_totals;
+  for (const auto& [id, p] : m_peers) {
+    t.bytes_sent += p->conn->bytes_sent();
+    t.bytes_received += p->conn->bytes_received();
+  }
+  return t;
 }
 
 }  // namespace wattline::net

@@ -90,7 +90,14 @@ struct ClosedPeer {
   bool banned = false; //!< the close banned the address
 };
 
-/** The node's side: sync and relay. Called on the peer's strand, no ConnMan lock held. */
+/** Bytes over every connection since Start, closed ones included. */
+struct NetTotals {
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+};
+
+/** The node's side: sync and relay. Called on the peer's strand, no ConnMan lock held. It may
+ *  call any ConnMan method except Stop (and must not destroy the ConnMan). */
 class PeerHandler {
  public:
   virtual ~PeerHandler() = default;
@@ -114,7 +121,8 @@ class ConnMan {
 
   /** Starts the thread pool. */
   void Start();
-  /** Closes every connection and listener and joins the threads. Idempotent. */
+  /** Closes every connection and listener and joins the threads. Idempotent. Not from a
+   *  PeerHandler callback (it runs on a thread Stop joins). */
   void Stop();
 
   /**
@@ -134,12 +142,15 @@ class ConnMan {
   void Disconnect(PeerId peer, const std::string& reason);
   /** Adds a penalty (e.g. for an invalid block); may disconnect and ban. */
   void Misbehaving(PeerId peer, const Penalty& penalty);
+  /** Records a newer best height of a peer (sync learns it from headers and blocks). */
+  void SetPeerHeight(PeerId peer, std::uint32_t height);
 
   /** A snapshot of every connection, in id order. */
   std::vector<PeerInfo> Peers() const;
   std::optional<PeerInfo> Peer(PeerId peer) const;
   std::size_t InboundCount() const;
   std::size_t OutboundCount() const;  //!< including connections in progress
+  NetTotals Totals() const;
 
  private:
   struct PeerState;
@@ -155,7 +166,7 @@ class ConnMan {
   void OnClosed(PeerId id, const std::string& reason);
   /** Under m_mutex: adds the penalty, bans past the threshold. */
   CloseOutcome PunishLocked(PeerState& peer, const Penalty& penalty);
-  void Punish(PeerId id, const Penalty& penalty, std::shared_ptr<Connection>* conn_out = nullptr);
+  void Punish(PeerId id, const Penalty& penalty);
   VersionMsg MakeVersionLocked(PeerState& peer);
   bool SendOn(const std::shared_ptr<Connection>& conn, const Message& msg);
   void SendPings();
@@ -182,6 +193,7 @@ class ConnMan {
   std::size_t m_pending_outbound = 0;
   std::set<std::uint64_t> m_handshake_nonces;  //!< nonces of versions we sent, handshake open
   PeerId m_next_id = 1;
+  NetTotals m_closed_totals;  //!< bytes of connections already closed
 };
 
 }  // namespace wattline::net

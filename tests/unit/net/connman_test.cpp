@@ -236,11 +236,23 @@ TEST(ConnManTest, HandshakeBothSidesSeeEachOtherWithHeights) {
   EXPECT_EQ(CommandOf(a.recorder.messages()[0].second), Command::kGetAddr);
   EXPECT_EQ(a.recorder.messages()[0].first, pa[0].id);
 
-  // A disconnect is seen by both sides.
+  // Sync updates a peer's height; penalties from the node show in the score.
+  a.connman.SetPeerHeight(pa[0].id, 50);
+  a.connman.Misbehaving(pa[0].id, PenaltyFor(Offense::kUnrequestedTx));
+  EXPECT_EQ(a.connman.Peer(pa[0].id)->best_height, 50u);
+  EXPECT_EQ(a.connman.Peer(pa[0].id)->score, PenaltyFor(Offense::kUnrequestedTx).score);
+
+  // A disconnect is seen by both sides; the totals keep the bytes of closed connections.
   b.connman.Disconnect(pb[0].id, "test");
   ASSERT_TRUE(WaitFor([&] { return a.connman.Peers().empty() && b.connman.Peers().empty(); }));
   ASSERT_TRUE(b.recorder.ClosedWith("test").has_value());
   EXPECT_EQ(a.recorder.closed().at(0).reason, "peer-closed");
+  const NetTotals ta = a.connman.Totals();
+  const NetTotals tb = b.connman.Totals();
+  EXPECT_GT(ta.bytes_received, 0u);
+  EXPECT_LE(ta.bytes_received, tb.bytes_sent);  // bytes in flight at the close may be lost
+  EXPECT_LE(tb.bytes_received, ta.bytes_sent);
+  EXPECT_GE(ta.bytes_received, pa[0].bytes_received);
 }
 
 TEST(ConnManTest, PingPongMeasuresLatency) {
