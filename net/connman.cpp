@@ -158,6 +158,13 @@ void ConnMan::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor) {
       } else {
         AddPeer(std::move(socket), /*inbound=*/true);
       }
+    } else if (ec != asio::error::operation_aborted) {
+      // Out of file descriptors or similar: wait a little rather than spin on the error.
+      auto timer = std::make_shared<asio::steady_timer>(acceptor->get_executor(), std::chrono::milliseconds{100});
+      timer->async_wait([this, acceptor, timer](const error_code&) {
+        if (acceptor->is_open()) AcceptLoop(acceptor);
+      });
+      return;
     }
     AcceptLoop(acceptor);
   });
@@ -178,11 +185,14 @@ bool ConnMan::Connect(const std::string& host, std::uint16_t port) {
   auto socket = std::make_shared<tcp::socket>(strand);
   auto timer = std::make_shared<asio::steady_timer>(strand);
   auto done = std::make_shared<bool>(false);
-  auto fail = [this, done] {
+  auto fail = [this, done, host, port](const std::string& why) {
     if (*done) return;
     *done = true;
-    std::lock_guard lock(m_mutex);
-    --m_pending_outbound;
+    {
+      std::lock_guard lock(m_mutex);
+      --m_pending_outbound;
+    }
+    if (m_handler) m_handler->OnConnectFailed(host, port, why);
   };
   asio::post(strand, [=, this] {
     timer->expires_after(m_options.connect_timeout);
@@ -196,13 +206,17 @@ bool ConnMan::Connect(const std::string& host, std::uint16_t port) {
         host, std::to_string(port), [=, this](const error_code& ec, tcp::resolver::results_type results) {
           if (ec) {
             timer->cancel();
-            fail();
+            fail("resolve: " + ec.message());
             return;
           }
           asio::async_connect(*socket, results, [=, this](const error_code& ec2, const tcp::endpoint& ep) {
             timer->cancel();
-            if (ec2 || m_bans.IsBanned(FromAsio(ep.address()), Now())) {
-              fail();
+            if (ec2) {
+              fail("connect: " + ec2.message());
+              return;
+            }
+            if (m_bans.IsBanned(FromAsio(ep.address()), Now())) {
+              fail("banned");
               return;
             }
             *done = true;

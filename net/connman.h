@@ -107,6 +107,9 @@ class PeerHandler {
   virtual void OnPeerMessage(PeerId /*peer*/, Message&& /*msg*/) {}
   /** A connection ended (whether or not its handshake completed). */
   virtual void OnPeerClosed(const ClosedPeer& /*peer*/) {}
+  /** An outbound connection could not be made (resolve, connect, timeout or banned); for
+   *  reconnection with backoff. Called on an io thread, no ConnMan lock held. */
+  virtual void OnConnectFailed(const std::string& /*host*/, std::uint16_t /*port*/, const std::string& /*why*/) {}
 };
 
 class ConnMan {
@@ -132,7 +135,8 @@ class ConnMan {
   std::optional<std::uint16_t> Listen(const std::string& host, std::uint16_t port, std::string* error = nullptr);
 
   /** Starts an outbound connection (resolve, connect, handshake). False if the outbound limit
-   *  is reached or the manager is stopped; failures later show up as OnPeerClosed or nothing. */
+   *  is reached or the manager is stopped; a failure later is PeerHandler::OnConnectFailed, a
+   *  success a new peer (OnPeerConnected once its handshake completes). */
   bool Connect(const std::string& host, std::uint16_t port);
 
   /** Sends a message to a connected peer; false if unknown, not connected or its queue is full

@@ -53,6 +53,14 @@ class Recorder : public PeerHandler {
     std::lock_guard lock(m_mutex);
     m_closed.push_back(peer);
   }
+  void OnConnectFailed(const std::string& host, std::uint16_t port, const std::string& why) override {
+    std::lock_guard lock(m_mutex);
+    m_connect_failures.push_back(host + ":" + std::to_string(port) + " " + why);
+  }
+  std::vector<std::string> connect_failures() const {
+    std::lock_guard lock(m_mutex);
+    return m_connect_failures;
+  }
   std::vector<PeerInfo> connected() const {
     std::lock_guard lock(m_mutex);
     return m_connected;
@@ -79,6 +87,7 @@ class Recorder : public PeerHandler {
   std::vector<PeerInfo> m_connected;
   std::vector<std::pair<PeerId, Message>> m_messages;
   std::vector<ClosedPeer> m_closed;
+  std::vector<std::string> m_connect_failures;
 };
 
 ConnManOptions TestOptions(const Magic& magic = RegtestMagic()) {
@@ -446,6 +455,34 @@ TEST(ConnManTest, OutboundLimitIsEnforced) {
   ASSERT_TRUE(WaitFor([&] { return a.HasConnectedPeer(); }));
   EXPECT_FALSE(a.connman.Connect("127.0.0.1", port));
   EXPECT_EQ(a.connman.OutboundCount(), 1u);
+}
+
+TEST(ConnManTest, FailedConnectIsReportedAndFreesTheSlot) {
+  ConnManOptions o = TestOptions();
+  o.max_outbound = 1;
+  Node a(o);
+  std::uint16_t closed_port = 0;
+  {
+    Node b;
+    closed_port = b.Listen();
+  }  // b is gone: nobody listens on closed_port now
+  ASSERT_TRUE(a.connman.Connect("127.0.0.1", closed_port));
+  ASSERT_TRUE(WaitFor([&] { return !a.recorder.connect_failures().empty(); }));
+  EXPECT_EQ(a.recorder.connect_failures()[0].rfind("127.0.0.1:" + std::to_string(closed_port) + " connect:", 0), 0u)
+      << a.recorder.connect_failures()[0];
+  ASSERT_TRUE(WaitFor([&] { return a.connman.OutboundCount() == 0; }));
+  EXPECT_TRUE(a.connman.Connect("127.0.0.1", closed_port));  // the slot is free again
+}
+
+TEST(ConnManTest, OutboundToABannedAddressIsRefused) {
+  Node a;
+  Node b;
+  const std::uint16_t port = b.Listen();
+  a.bans.Ban(Loopback(), std::time(nullptr), std::time(nullptr) + 3600, "test");
+  ASSERT_TRUE(a.connman.Connect("127.0.0.1", port));
+  ASSERT_TRUE(WaitFor([&] { return !a.recorder.connect_failures().empty(); }));
+  EXPECT_NE(a.recorder.connect_failures()[0].find("banned"), std::string::npos);
+  EXPECT_TRUE(a.connman.Peers().empty());
 }
 
 TEST(ConnManTest, APeerThatNeverReadsCannotGrowTheSendQueuePastTheBound) {
