@@ -30,13 +30,14 @@
 
 #include "net/frame.h"
 #include "net/netaddr.h"
+#include "net/protocol.h"
 
 namespace wattline::net {
 
 struct ConnectionOptions {
   /** Bytes of frames queued and not yet written; a Send past this disconnects the peer. The
    *  default holds two of the largest frames. */
-  std::size_t max_send_queue_bytes = 2 * (kFrameHeaderSize + 1'900'064) + 4096;
+  std::size_t max_send_queue_bytes = 2 * (kFrameHeaderSize + kMaxInvPayload) + 4096;
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds{60}};
   std::chrono::milliseconds idle_timeout{std::chrono::minutes{20}};
 };

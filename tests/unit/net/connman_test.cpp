@@ -404,6 +404,36 @@ TEST(ConnManTest, MessagesBeforeTheHandshakeAreScored) {
   EXPECT_TRUE(a.recorder.messages().empty());
 }
 
+TEST(ConnManTest, MessageErrorsAndOffencesRaiseTheScore) {
+  Node a;
+  const std::uint16_t port = a.Listen();
+  {
+    // A second version costs 10 and keeps the peer.
+    RawClient c(port);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Handshake());
+    ASSERT_TRUE(WaitFor([&] { return a.HasConnectedPeer(); }));
+    ASSERT_TRUE(c.Handshake(/*nonce=*/77));
+    const int dup = PenaltyFor(Offense::kDuplicateVersion).score;
+    ASSERT_TRUE(WaitFor([&] {
+      const auto peers = a.connman.Peers();
+      return peers.size() == 1 && peers[0].score == dup;
+    }));
+    EXPECT_TRUE(c.StillOpen());
+  }
+  ASSERT_TRUE(WaitFor([&] { return a.connman.Peers().empty(); }));
+  // A frame that is fine but whose payload is not a version message: msg-bad-protobuf (100).
+  RawClient c(port);
+  ASSERT_TRUE(c.connected());
+  const Bytes junk{0xff, 0xff, 0xff};
+  ASSERT_TRUE(c.SendAll(EncodeFrame(RegtestMagic(), Command::kVersion, junk)));
+  EXPECT_TRUE(c.WaitClosed());
+  const std::string why(MessageErrorName(MessageError::kBadProtobuf));
+  ASSERT_TRUE(WaitFor([&] { return a.recorder.ClosedWith(why).has_value(); }));
+  EXPECT_TRUE(a.recorder.ClosedWith(why)->banned);
+  EXPECT_TRUE(a.bans.IsBanned(Loopback(), std::time(nullptr)));
+}
+
 TEST(ConnManTest, HandshakeTimeoutDropsASilentPeer) {
   ConnManOptions o = TestOptions();
   o.connection.handshake_timeout = 300ms;
