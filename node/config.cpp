@@ -46,6 +46,25 @@ po::options_description Options() {
       ("rpcport", po::value<std::int64_t>(), "API port, always TLS with the certificate in <datadir>/tls (default: 9734 main, 19734 testnet, 29734 devnet, 39734 regtest; 0: any free port)")
       ("rpcmaxrequest", po::value<std::int64_t>()->default_value(1024), "Largest request in KiB")
       ("rpcrate", po::value<std::int64_t>()->default_value(500), "Requests per second per credential (burst: twice as many)");
+  po::options_description p2p("Peer-to-peer network");
+  p2p.add_options()
+      ("p2p", po::value<bool>()->default_value(true), "Join the peer-to-peer network (0: a node on its own)")
+      ("listen", po::value<bool>()->default_value(true), "Accept inbound peer connections")
+      ("bind", po::value<std::string>()->default_value("0.0.0.0"), "Address to accept peers on")
+      ("port", po::value<std::int64_t>(),
+       "Peer port (default: 9733 main, 19733 testnet, 29733 devnet, 39733 regtest; 0: any free port)")
+      ("connect", po::value<std::vector<std::string>>()->composing(),
+       "Connect only to this host:port (repeatable; no address book, no seeds)")
+      ("addnode", po::value<std::vector<std::string>>()->composing(),
+       "Keep a connection to this host:port (repeatable; reconnected with backoff)")
+      ("seednode", po::value<std::vector<std::string>>()->composing(),
+       "Ask this host:port for addresses when the address book is empty (repeatable)")
+      ("maxinbound", po::value<std::int64_t>()->default_value(117), "Most inbound peers")
+      ("maxoutbound", po::value<std::int64_t>()->default_value(8), "Most outbound peers (connections being made included)")
+      ("bantime", po::value<std::int64_t>()->default_value(86400), "Seconds a misbehaving peer stays banned")
+      ("p2pthreads", po::value<std::int64_t>()->default_value(2), "Threads serving peer connections")
+      ("blockstalltimeout", po::value<std::int64_t>()->default_value(15),
+       "Seconds a requested block may take before its peer counts as stalling and is dropped");
   po::options_description log("Logging");
   log.add_options()
       ("loglevel", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error or off")
@@ -54,7 +73,7 @@ po::options_description Options() {
       ("printtoconsole", po::value<bool>()->default_value(true), "Log to stderr")
       ("logfile", po::value<bool>()->default_value(true), "Log to <datadir>/debug.log (rotated at 10 MiB, 5 kept)");
   po::options_description all("wattlined options");
-  all.add(general).add(chain).add(roles).add(rpc).add(log);
+  all.add(general).add(chain).add(roles).add(p2p).add(rpc).add(log);
   return all;
 }
 
@@ -76,6 +95,18 @@ std::vector<std::string> Split(const std::string& s) {
 }
 
 }  // namespace
+
+bool ValidTarget(const std::string& target) {
+  const auto colon = target.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == target.size()) return false;
+  const std::string host = target.substr(0, colon);
+  const std::string port = target.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const long value = std::stol(port);
+  if (value < 1 || value > 65535) return false;
+  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
+  return host.find_first_of(" /\\[]") == std::string::npos && host.find(':') == std::string::npos;
+}
 
 std::filesystem::path DefaultDatadir(consensus::Network network) {
   const char* home = std::getenv("HOME");
@@ -165,6 +196,31 @@ bool ParseConfig(int argc, const char* const argv[], DaemonConfig& config, std::
       }
     }
     n.utility = vm["utility"].as<bool>();
+
+    config.p2p = vm["p2p"].as<bool>();
+    NetworkOptions& net = config.network_options;
+    net.listen = vm["listen"].as<bool>();
+    net.bind = vm["bind"].as<std::string>();
+    net.port = static_cast<std::uint16_t>(vm.count("port") ? Count(vm, "port", 0, 65535) : n.params->default_port);
+    auto strings = [&](const char* name) {
+      return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+    };
+    net.connect = strings("connect");
+    net.addnode = strings("addnode");
+    net.seednode = strings("seednode");
+    for (const auto* list : {&net.connect, &net.addnode, &net.seednode}) {
+      for (const auto& target : *list) {
+        if (!ValidTarget(target)) {
+          error = "'" + target + "' is not host:port (port 1-65535)";
+          return false;
+        }
+      }
+    }
+    net.max_inbound = static_cast<std::size_t>(Count(vm, "maxinbound", 0, 10000));
+    net.max_outbound = static_cast<std::size_t>(Count(vm, "maxoutbound", 0, 1000));
+    net.ban_duration = std::chrono::seconds(Count(vm, "bantime", 1, 10LL * 365 * 86400));
+    net.threads = static_cast<std::size_t>(Count(vm, "p2pthreads", 1, 64));
+    net.block_stall_timeout = std::chrono::seconds(Count(vm, "blockstalltimeout", 1, 3600));
 
     config.rpc = vm["rpc"].as<bool>();
     config.rpc_bind = vm["rpcbind"].as<std::string>();

@@ -11,6 +11,7 @@
 
 #include "consensus/params.h"
 #include "node/logging.h"
+#include "node/network.h"
 #include "node/node.h"
 
 namespace wattline::node {
@@ -21,6 +22,8 @@ struct DaemonConfig {
   std::filesystem::path conf_file;
   NodeOptions node;
   LogOptions log;
+  bool p2p = true;
+  NetworkOptions network_options;
   std::string rpc_bind = "127.0.0.1";
   std::uint16_t rpc_port = 0;
   bool rpc = true;
@@ -29,6 +32,9 @@ struct DaemonConfig {
   bool help = false;
   bool version = false;
 };
+
+/** A peer target: "host:port" or "[ipv6]:port" with a port of 1-65535. */
+bool ValidTarget(const std::string& target);
 
 /** The default datadir: $HOME/.wattline/<network> (or ./.wattline/<network> without HOME). */
 std::filesystem::path DefaultDatadir(consensus::Network network);

@@ -41,6 +41,7 @@ class Node:
         self.network = network
         self.datadir = os.path.join(root, name)
         self.port = free_port()
+        self.p2p_port = free_port()
         self.extra_args = list(extra_args or [])
         self.proc = None
         self.log_path = os.path.join(root, name + ".out")
@@ -49,7 +50,7 @@ class Node:
 
     def start(self, extra_args=None, wait=True):
         args = [WATTLINED, "--network", self.network, "--datadir", self.datadir, "--rpcport", str(self.port),
-                "--printtoconsole", "1"] + self.extra_args + list(extra_args or [])
+                "--port", str(self.p2p_port), "--bind", "127.0.0.1", "--printtoconsole", "1"] + self.extra_args + list(extra_args or [])
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if wait:
