@@ -133,6 +133,7 @@ Status Chainstate::Load() {
   for (BlockIndex* p = tip; p; p = p->prev) m_chain[p->height] = p;
   if (coins_tip != tip) Replay(coins_tip);
   RebuildCandidates();
+  RecomputeBestHeader();
   ActivateBestChain(nullptr);
   return Status::Ok();
 }
@@ -153,6 +154,7 @@ void Chainstate::InitGenesis() {
   m_db->Write(batch, /*sync=*/true);
   m_chain = {index};
   m_candidates.insert(index);
+  m_best_header = index;
 }
 
 // The coin set on disk matches `coins_tip`, the last flush; the tip record matches m_chain.
@@ -194,7 +196,18 @@ BlockIndex* Chainstate::AddIndex(const consensus::BlockHeader& header, BlockInde
   index->chain_work = (prev ? prev->chain_work : uint256(0)) + consensus::BlockWork(header.bits);
   m_index.emplace(index->hash, std::move(up));
   m_all.push_back(index);
+  UpdateBestHeader(index);
   return index;
+}
+
+void Chainstate::UpdateBestHeader(BlockIndex* index) {
+  if (index->IsFailed()) return;
+  if (!m_best_header || index->chain_work > m_best_header->chain_work) m_best_header = index;
+}
+
+void Chainstate::RecomputeBestHeader() {
+  m_best_header = m_chain.back();
+  for (BlockIndex* b : m_all) UpdateBestHeader(b);
 }
 
 void Chainstate::WriteIndex(BlockIndex* index, leveldb::WriteBatch& batch) {
@@ -202,6 +215,12 @@ void Chainstate::WriteIndex(BlockIndex* index, leveldb::WriteBatch& batch) {
 }
 
 void Chainstate::StoreFailed(const Block& block, BlockIndex* prev, std::uint32_t status) {
+  if (BlockIndex* known = Find(block.Hash())) {
+    // A header stored by headers-first sync: mark it (and its descendants) instead.
+    known->status |= status;
+    MarkInvalid(known);
+    return;
+  }
   BlockIndex* index = AddIndex(block.header, prev, status, static_cast<std::uint32_t>(block.txs.size()));
   leveldb::WriteBatch batch;
   WriteIndex(index, batch);
@@ -238,6 +257,7 @@ void Chainstate::MarkInvalid(BlockIndex* failed) {
   }
   m_db->Write(batch, /*sync=*/true);
   RebuildCandidates();
+  RecomputeBestHeader();
 }
 
 void Chainstate::RebuildCandidates() {
@@ -282,7 +302,13 @@ bool Chainstate::ProcessBlock(const Block& block, std::int64_t now, ValidationSt
   const bool header_ok = consensus::ContextualCheckHeader(block.header, ContextFor(*prev, now), m_params, state);
   if (header_ok && consensus::CheckBlock(block, m_params, state) &&
       consensus::CheckCoinbaseHeight(block, prev->height + 1, state)) {
-    BlockIndex* index = AddIndex(block.header, prev, kHaveData, static_cast<std::uint32_t>(block.txs.size()));
+    BlockIndex* index = Find(hash);  // a header stored by headers-first sync
+    if (index) {
+      index->status |= kHaveData;
+      index->tx_count = static_cast<std::uint32_t>(block.txs.size());
+    } else {
+      index = AddIndex(block.header, prev, kHaveData, static_cast<std::uint32_t>(block.txs.size()));
+    }
     leveldb::WriteBatch batch;
     batch.Put(keys::WithHash(keys::kBlock, hash), AsSlice(consensus::EncodeBlock(block)));
     WriteIndex(index, batch);
@@ -306,6 +332,132 @@ bool Chainstate::ProcessBlock(const Block& block, std::int64_t now, ValidationSt
   // Remember only what is invalid forever; malformed or premature blocks may come back right.
   if (state.category() == consensus::Category::kInvalid) StoreFailed(block, prev, kFailed);
   return false;
+}
+
+bool Chainstate::AcceptHeaders(std::span<const consensus::BlockHeader> headers, std::int64_t now,
+                               ValidationState& state, HeadersResult& result) {
+  std::lock_guard lock(m_mutex);
+  result = {};
+  if (headers.empty()) return true;
+  BlockIndex* prev = Find(headers[0].prev_hash);
+  if (!prev) return state.Invalid(Reason::kBlockPrevMissing, headers[0].prev_hash.ToHex());
+  // Skip what we know already; the rest must be new.
+  std::size_t first_new = 0;
+  for (; first_new < headers.size(); ++first_new) {
+    BlockIndex* known = Find(headers[first_new].Hash());
+    if (!known) break;
+    if (known->IsFailed()) return state.Invalid(Reason::kBlockCachedInvalid, known->hash.ToHex());
+    prev = known;
+  }
+  result.fork_height = prev->height;
+  result.last_height = prev->height;
+  if (first_new == headers.size()) {
+    result.last = prev;
+    return true;
+  }
+  if (prev->IsFailed()) return state.Invalid(Reason::kBlockPrevInvalid, prev->hash.ToHex());
+  // Check the new headers in memory, on index entries of our own that are not in the index.
+  std::vector<std::unique_ptr<BlockIndex>> pending;
+  const BlockIndex* parent = prev;
+  for (std::size_t i = first_new; i < headers.size(); ++i) {
+    const consensus::BlockHeader& header = headers[i];
+    if (i > first_new && header.prev_hash != pending.back()->hash)
+      return state.Invalid(Reason::kBlockPrevMissing, "headers are not a chain");
+    if (i == first_new && header.prev_hash != prev->hash)
+      return state.Invalid(Reason::kBlockPrevMissing, "headers are not a chain");
+    if (!consensus::CheckBlockHeader(header, m_params, state)) return false;
+    if (!consensus::ContextualCheckHeader(header, ContextFor(*parent, now), m_params, state)) return false;
+    auto entry = std::make_unique<BlockIndex>();
+    entry->hash = header.Hash();
+    entry->header = header;
+    entry->prev = const_cast<BlockIndex*>(parent);
+    entry->height = parent->height + 1;
+    entry->chain_work = parent->chain_work + consensus::BlockWork(header.bits);
+    parent = entry.get();
+    pending.push_back(std::move(entry));
+  }
+  result.new_headers = pending.size();
+  result.last_height = parent->height;
+  if (parent->chain_work < m_chain.back()->chain_work) {
+    result.low_work = true;
+    return true;
+  }
+  leveldb::WriteBatch batch;
+  BlockIndex* index = prev;
+  for (const auto& entry : pending) {
+    index = AddIndex(entry->header, index, 0, 0);
+    WriteIndex(index, batch);
+  }
+  // Headers can be fetched again: no sync needed (the next synced write carries them).
+  m_db->Write(batch, /*sync=*/false);
+  result.last = index;
+  return true;
+}
+
+const BlockIndex* Chainstate::BestHeader() const {
+  std::lock_guard lock(m_mutex);
+  return m_best_header;
+}
+
+std::vector<const BlockIndex*> Chainstate::MissingBlocks(const BlockIndex* target, std::uint32_t window,
+                                                         std::size_t max_count,
+                                                         const std::function<bool(const crypto::Hash256&)>& skip) const {
+  std::lock_guard lock(m_mutex);
+  std::vector<const BlockIndex*> out;
+  if (!target || target->IsFailed() || max_count == 0) return out;
+  const BlockIndex* tip = m_chain.back();
+  if (target->chain_work <= tip->chain_work && IsActiveLocked(target)) return out;
+  const BlockIndex* fork = FindFork(tip, target);
+  const std::uint32_t limit = tip->height + window;
+  const BlockIndex* top = target->height > limit ? target->Ancestor(limit) : target;
+  std::vector<const BlockIndex*> path;
+  for (const BlockIndex* p = top; p && p != fork; p = p->prev) path.push_back(p);
+  for (auto it = path.rbegin(); it != path.rend() && out.size() < max_count; ++it) {
+    const BlockIndex* b = *it;
+    if (b->IsFailed()) break;
+    if (b->HaveData() || skip(b->hash)) continue;
+    out.push_back(b);
+  }
+  return out;
+}
+
+std::vector<crypto::Hash256> Chainstate::Locator(const BlockIndex* from) const {
+  std::lock_guard lock(m_mutex);
+  std::vector<crypto::Hash256> out;
+  const BlockIndex* p = from ? from : m_chain.back();
+  std::uint32_t step = 1;
+  while (p) {
+    out.push_back(p->hash);
+    if (p->height == 0) break;
+    const std::uint32_t next = p->height > step ? p->height - step : 0;
+    // On the active chain jump directly; elsewhere walk back.
+    p = IsActiveLocked(p) ? m_chain[next] : p->Ancestor(next);
+    if (out.size() >= 10) step *= 2;
+  }
+  return out;
+}
+
+std::vector<consensus::BlockHeader> Chainstate::HeadersAfter(const std::vector<crypto::Hash256>& locator,
+                                                             const crypto::Hash256& stop, std::size_t max_count) const {
+  std::lock_guard lock(m_mutex);
+  std::uint32_t start = 0;  // the height of the fork block; genesis when nothing matches
+  for (const auto& hash : locator) {
+    const BlockIndex* b = Find(hash);
+    if (b && IsActiveLocked(b)) {
+      start = b->height;
+      break;
+    }
+  }
+  std::vector<consensus::BlockHeader> out;
+  for (std::uint32_t h = start + 1; h < m_chain.size() && out.size() < max_count; ++h) {
+    out.push_back(m_chain[h]->header);
+    if (m_chain[h]->hash == stop) break;
+  }
+  return out;
+}
+
+bool Chainstate::IsActiveLocked(const BlockIndex* index) const {
+  return index && index->height < m_chain.size() && m_chain[index->height] == index;
 }
 
 bool Chainstate::TestBlockValidity(const Block& block, std::int64_t now, bool check_pow, ValidationState& state) {

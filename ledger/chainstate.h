@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -80,6 +81,49 @@ class Chainstate {
    */
   bool ProcessBlock(const consensus::Block& block, std::int64_t now, consensus::ValidationState& state);
 
+  /** What AcceptHeaders found. */
+  struct HeadersResult {
+    const BlockIndex* last = nullptr;  //!< the last header's index (stored or already known); null if not stored
+    std::size_t new_headers = 0;       //!< headers not known before (stored unless low_work)
+    bool low_work = false;             //!< refused unstored: its chain has less work than our tip
+    std::uint32_t fork_height = 0;     //!< height of the known block the new headers build on
+    std::uint32_t last_height = 0;     //!< height the last header has (or would have)
+  };
+
+  /**
+   * Headers-first sync (docs/p2p.md, "Sync"): checks a chain of headers, each the parent of
+   * the next, the first building on a known block. Every new header is checked (proof of work,
+   * bits, timestamps) in memory first; the new headers are stored (index only, no block data)
+   * only when the chain they end has at least the work of our active tip, so a low-work header
+   * chain costs a peer's bandwidth and never our disk. Returns false with the reason in
+   * `state` when a header breaks a rule (kInvalid), the first parent is unknown (kMissingPrev)
+   * or a header is known invalid (kKnownInvalid); nothing is stored then.
+   */
+  bool AcceptHeaders(std::span<const consensus::BlockHeader> headers, std::int64_t now,
+                     consensus::ValidationState& state, HeadersResult& result);
+
+  /** The most-work header that is not known invalid (its block may not be stored yet). */
+  const BlockIndex* BestHeader() const;
+
+  /**
+   * Blocks to download towards `target`: the headers on its chain past the fork with the
+   * active chain, in height order, whose data we lack, that are not known invalid, at most
+   * `window` blocks above our tip, skipping those `skip` says (already requested); at most
+   * max_count.
+   */
+  std::vector<const BlockIndex*> MissingBlocks(const BlockIndex* target, std::uint32_t window, std::size_t max_count,
+                                               const std::function<bool(const crypto::Hash256&)>& skip) const;
+
+  /** A locator for `from` (the active tip when null): hashes going back exponentially, genesis last. */
+  std::vector<crypto::Hash256> Locator(const BlockIndex* from = nullptr) const;
+
+  /**
+   * Answers a getheaders: the headers of the active chain after the first locator hash that
+   * is on it (genesis when none), up to `stop` (included) or max_count headers.
+   */
+  std::vector<consensus::BlockHeader> HeadersAfter(const std::vector<crypto::Hash256>& locator,
+                                                   const crypto::Hash256& stop, std::size_t max_count) const;
+
   /**
    * Checks that `block` would be valid on top of the current tip, without storing or
    * connecting it (miners check their templates with it; check_pow = false skips the proof
@@ -124,6 +168,9 @@ class Chainstate {
   void LinkData(BlockIndex* index);
   void MarkInvalid(BlockIndex* index);
   void RebuildCandidates();
+  void UpdateBestHeader(BlockIndex* index);
+  bool IsActiveLocked(const BlockIndex* index) const;
+  void RecomputeBestHeader();
 
   void ActivateBestChain(const consensus::Block* hint);
   bool ConnectTip(BlockIndex* index, const consensus::Block& block, consensus::ValidationState& state,
@@ -156,6 +203,7 @@ class Chainstate {
   std::multimap<BlockIndex*, BlockIndex*> m_unlinked;  //!< stored blocks waiting for an ancestor's data
   std::map<crypto::Hash256, consensus::ValidationState> m_connect_failures;  //!< of the current call
   std::uint64_t m_next_sequence = 1;
+  BlockIndex* m_best_header = nullptr;  //!< most work, not failed, data or not
 };
 
 }  // namespace wattline::ledger
