@@ -41,6 +41,7 @@ struct ConnMan::PeerState {
   std::uint64_t services = 0;
   std::string user_agent;
   std::uint32_t best_height = 0;
+  std::uint16_t listen_port = 0;
   MisbehaviorScore score;
   std::optional<std::uint64_t> ping_nonce;  //!< the ping awaiting its pong
   std::chrono::steady_clock::time_point ping_sent;
@@ -296,12 +297,18 @@ void ConnMan::OnFrame(PeerId id, Frame&& frame) {
           penalty = PenaltyFor(Offense::kObsoleteVersion);
         } else if (m_handshake_nonces.count(v.nonce) != 0) {
           penalty = PenaltyFor(Offense::kSelfConnection);  // our own nonce came back
+          // Close the connection that sent it too, so that its side (the one that dialled our
+          // own address) learns the address is ours.
+          for (auto& [other_id, other] : m_peers)
+            if (other_id != id && other->our_nonce == v.nonce && !other->inbound)
+              other->conn->Close(std::string(PenaltyFor(Offense::kSelfConnection).why));
         } else {
           p.version_received = true;
           p.protocol_version = v.protocol_version;
           p.services = v.services;
           p.user_agent = v.user_agent;
           p.best_height = v.best_height;
+          p.listen_port = v.listen_port;
           if (!p.version_sent) SendOn(p.conn, MakeVersionLocked(p));
           SendOn(p.conn, VerackMsg{});
         }
@@ -455,6 +462,7 @@ PeerInfo ConnMan::InfoLocked(const PeerState& p) const {
   i.services = p.services;
   i.user_agent = p.user_agent;
   i.best_height = p.best_height;
+  i.listen_port = p.listen_port;
   i.ping = p.ping;
   i.min_ping = p.min_ping;
   i.score = p.score.score();

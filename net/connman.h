@@ -74,6 +74,7 @@ struct PeerInfo {
   std::uint64_t services = 0;
   std::string user_agent;
   std::uint32_t best_height = 0;  //!< from its version (sync will keep it current)
+  std::uint16_t listen_port = 0;  //!< the port it accepts peers on, from its version (0: none)
   std::optional<std::chrono::microseconds> ping;  //!< the last measured round trip
   std::optional<std::chrono::microseconds> min_ping;
   int score = 0;

@@ -57,6 +57,7 @@ Penalty PenaltyFor(Offense o) {
     case Offense::kSelfConnection: return {0, true, "self-connection"};
     case Offense::kWrongNetwork: return {0, true, "wrong-network"};
     case Offense::kObsoleteVersion: return {0, true, "obsolete-version"};
+    case Offense::kHeadersNotChained: return {100, true, "headers-not-chained"};
   }
   return {100, true, "unknown-offense"};
 }

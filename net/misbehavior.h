@@ -44,6 +44,7 @@ enum class Offense : std::uint8_t {
   kSelfConnection = 11,    //!< our own version nonce came back
   kWrongNetwork = 12,      //!< version with another network's magic
   kObsoleteVersion = 13,   //!< protocol version below kMinProtocolVersion
+  kHeadersNotChained = 14, //!< a headers message whose headers are not each the parent of the next
 };
 
 Penalty PenaltyFor(FrameError e);

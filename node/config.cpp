@@ -96,18 +96,6 @@ std::vector<std::string> Split(const std::string& s) {
 
 }  // namespace
 
-bool ValidTarget(const std::string& target) {
-  const auto colon = target.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == target.size()) return false;
-  const std::string host = target.substr(0, colon);
-  const std::string port = target.substr(colon + 1);
-  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
-  const long value = std::stol(port);
-  if (value < 1 || value > 65535) return false;
-  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
-  return host.find_first_of(" /\\[]") == std::string::npos && host.find(':') == std::string::npos;
-}
-
 std::filesystem::path DefaultDatadir(consensus::Network network) {
   const char* home = std::getenv("HOME");
   std::filesystem::path base = home && *home ? std::filesystem::path(home) : std::filesystem::current_path();

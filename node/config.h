@@ -33,9 +33,6 @@ struct DaemonConfig {
   bool version = false;
 };
 
-/** A peer target: "host:port" or "[ipv6]:port" with a port of 1-65535. */
-bool ValidTarget(const std::string& target);
-
 /** The default datadir: $HOME/.wattline/<network> (or ./.wattline/<network> without HOME). */
 std::filesystem::path DefaultDatadir(consensus::Network network);
 /** The gRPC port a network uses by default (its P2P port + 1). */

@@ -66,6 +66,7 @@ struct PeerDetails {
   std::uint32_t synced_headers = 0; //!< height of the best header it has shown us (0: none yet)
   std::uint32_t synced_blocks = 0;  //!< height of the best block we know it has
   std::size_t blocks_in_flight = 0;
+  std::uint64_t blocks_received = 0;  //!< requested blocks it delivered on this connection
 };
 
 /** An outbound target we keep connected (--connect, --addnode, AddPeer(persistent)). */
@@ -83,6 +84,10 @@ struct SyncStatus {
   std::size_t blocks_in_flight = 0;
   bool initial_download = true;  //!< our tip is older than a day or below the best header
 };
+
+/** Splits "host:port" or "[ipv6]:port" (port 1-65535); false when malformed. */
+bool SplitTarget(const std::string& target, std::string& host, std::uint16_t& port);
+bool ValidTarget(const std::string& target);
 
 class Network {
  public:

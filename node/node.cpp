@@ -1,5 +1,7 @@
 #include "node/node.h"
 
+#include "node/network.h"
+
 #include <chrono>
 #include <fcntl.h>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include "node/address.h"
 #include "node/logging.h"
 #include "node/miner.h"
+#include "node/network.h"
 #include "node/tx_index.h"
 
 namespace wattline::node {
@@ -259,9 +262,21 @@ bool Node::StartMining(unsigned threads, std::string& error) {
   return true;
 }
 
+bool Node::StartNetwork(const NetworkOptions& options, std::string& error) {
+  if (m_network) {
+    error = "the network is already started";
+    return false;
+  }
+  m_network = Network::Start(*this, options, error);
+  return m_network != nullptr;
+}
+
+Network* Node::network() { return m_network.get(); }
+
 void Node::Stop() {
   if (m_stopped) return;
   m_stopped = true;
+  if (m_network) m_network->Stop();
   if (m_miner) m_miner->Stop();
   if (m_mempool && m_options.persist_mempool) {
     if (!m_mempool->Save(m_options.datadir / "mempool.dat"))
@@ -277,6 +292,7 @@ Node::~Node() {
   } catch (const std::exception& e) {
     Log(Category::kNode)->error("while stopping: {}", e.what());
   }
+  m_network.reset();
   m_miner.reset();
   m_wallet.reset();
   m_txindex.reset();

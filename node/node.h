@@ -27,6 +27,8 @@
 namespace wattline::node {
 
 class Miner;
+class Network;
+struct NetworkOptions;
 class TxIndex;
 
 struct NodeOptions {
@@ -62,11 +64,17 @@ class Node {
  public:
   /** Opens everything in options.datadir. On failure returns nullptr with a one-line error. */
   static std::unique_ptr<Node> Start(NodeOptions options, std::string& error);
-  /** Stops the miner, saves the mempool, flushes the chainstate. Idempotent. */
+  /** Joins the peer-to-peer network (node/network.h); false with a one-line error. Once. */
+  bool StartNetwork(const NetworkOptions& options, std::string& error);
+  /** nullptr until StartNetwork (and when the node runs without the network). */
+  Network* network();
+
+  /** Stops the network and the miner, saves the mempool, flushes the chainstate. Idempotent. */
   void Stop();
   ~Node();
 
   const consensus::Params& params() const;
+  const std::filesystem::path& datadir() const { return m_options.datadir; }
   ledger::Chainstate& chainstate();
   Mempool& mempool();
   /** nullptr when the wallet is disabled. */
@@ -122,6 +130,7 @@ class Node {
   std::unique_ptr<ChainForWallet> m_wallet_chain;
   std::unique_ptr<Wallet> m_wallet;
   std::unique_ptr<Miner> m_miner;
+  std::unique_ptr<Network> m_network;
   std::optional<crypto::XOnlyPubKey> m_utility_key;
   std::mutex m_submit_mutex;  //!< one chain update at a time, events forwarded in order
   std::mutex m_listeners_mutex;

@@ -11,6 +11,7 @@
 
 #include "node/config.h"
 #include "node/logging.h"
+#include "node/network.h"
 #include "node/node.h"
 #include "node/rpc_hook.h"
 
@@ -64,6 +65,11 @@ int main(int argc, char** argv) {
     log->error("{}", error);
     return Fail(error);
   }
+  if (config.p2p && !node->StartNetwork(config.network_options, error)) {
+    node->Stop();
+    log->error("{}", error);
+    return Fail(error);
+  }
   std::unique_ptr<node::RpcHandle> rpc;
   if (config.rpc) {
     rpc = node::StartRpc(*node, config, error);
@@ -74,9 +80,12 @@ int main(int argc, char** argv) {
     }
   }
   log->info("ready at height {}", node->chainstate().Height());
-  std::fprintf(stderr, "wattlined: ready (network %s, datadir %s%s)\n",
+  std::string p2p = node->network() && node->network()->ListenPort() != 0
+                        ? ", peers on " + config.network_options.bind + ":" + std::to_string(node->network()->ListenPort())
+                        : "";
+  std::fprintf(stderr, "wattlined: ready (network %s, datadir %s%s%s)\n",
                std::string(consensus::NetworkName(config.network)).c_str(), config.datadir.string().c_str(),
-               rpc ? (", gRPC on " + rpc->Endpoint()).c_str() : "");
+               p2p.c_str(), rpc ? (", gRPC on " + rpc->Endpoint()).c_str() : "");
 
   auto last_tick = std::chrono::steady_clock::now();
   while (!g_shutdown) {

@@ -29,7 +29,7 @@ TEST(MisbehaviorTest, ConsensusCategories) {
 }
 
 TEST(MisbehaviorTest, OffensesAreNamedAndPositiveOrDisconnect) {
-  for (int v = 0; v <= static_cast<int>(Offense::kObsoleteVersion); ++v) {
+  for (int v = 0; v <= static_cast<int>(Offense::kHeadersNotChained); ++v) {
     const Penalty p = PenaltyFor(static_cast<Offense>(v));
     EXPECT_FALSE(p.why.empty());
     EXPECT_TRUE(p.score > 0 || p.disconnect) << p.why;
