@@ -289,9 +289,12 @@ class Network::Impl : public net::PeerHandler {
     return std::min(delay, m_options.backoff_max);
   }
 
-  bool ConnectedTo(const std::vector<net::PeerInfo>& peers, const net::Service& svc) const {
-    return std::any_of(peers.begin(), peers.end(),
-                       [&](const net::PeerInfo& p) { return !p.inbound && p.address == svc; });
+  /** Already connected to the node listening at svc: out to it, or in from it (its version
+   *  named that listening port). */
+  static bool ConnectedTo(const std::vector<net::PeerInfo>& peers, const net::Service& svc) {
+    return std::any_of(peers.begin(), peers.end(), [&](const net::PeerInfo& p) {
+      return p.inbound ? p.address.addr == svc.addr && p.listen_port == svc.port : p.address == svc;
+    });
   }
 
   void FillOutbound() {
@@ -336,11 +339,13 @@ class Network::Impl : public net::PeerHandler {
         t.next_attempt = now + m_options.backoff_max;
         continue;
       }
-      if (ConnectedTo(peers, *svc)) {
-        for (const auto& p : peers)
-          if (!p.inbound && p.address == *svc) t.peer = p.id;
-        continue;
-      }
+      bool outbound_exists = false;
+      for (const auto& p : peers)
+        if (!p.inbound && p.address == *svc) {
+          t.peer = p.id;
+          outbound_exists = true;
+        }
+      if (outbound_exists) continue;
       t.pending = true;
       to_connect.emplace_back(svc->addr.ToString(), svc->port);
     }
