@@ -27,6 +27,11 @@ std::uint64_t RandomNonce() {
 
 }  // namespace
 
+namespace {
+constexpr auto kPingWindow = std::chrono::seconds(10);
+constexpr std::uint32_t kMaxPingsPerWindow = 20;
+}  // namespace
+
 struct ConnMan::PeerState {
   PeerId id = 0;
   std::shared_ptr<Connection> conn;
@@ -43,6 +48,8 @@ struct ConnMan::PeerState {
   std::uint32_t best_height = 0;
   std::uint16_t listen_port = 0;
   MisbehaviorScore score;
+  std::chrono::steady_clock::time_point ping_window_start{};
+  std::uint32_t pings_in_window = 0;
   std::optional<std::uint64_t> ping_nonce;  //!< the ping awaiting its pong
   std::chrono::steady_clock::time_point ping_sent;
   std::optional<std::chrono::microseconds> ping;
@@ -325,6 +332,14 @@ void ConnMan::OnFrame(PeerId id, Frame&& frame) {
         if (!p.connected) {
           penalty = PenaltyFor(Offense::kBeforeHandshake);
         } else if (const auto* ping = std::get_if<PingMsg>(&msg)) {
+          // An honest peer pings every few minutes: more than kMaxPingsPerWindow in a window is
+          // a flood (answered anyway, scored).
+          const auto now = std::chrono::steady_clock::now();
+          if (now - p.ping_window_start > kPingWindow) {
+            p.ping_window_start = now;
+            p.pings_in_window = 0;
+          }
+          if (++p.pings_in_window > kMaxPingsPerWindow) penalty = PenaltyFor(Offense::kPingFlood);
           SendOn(p.conn, PongMsg{ping->nonce});
         } else if (const auto* pong = std::get_if<PongMsg>(&msg)) {
           if (p.ping_nonce && *p.ping_nonce == pong->nonce) {

@@ -434,6 +434,19 @@ TEST(ConnManTest, MessageErrorsAndOffencesRaiseTheScore) {
   EXPECT_TRUE(a.bans.IsBanned(Loopback(), std::time(nullptr)));
 }
 
+TEST(ConnManTest, PingFloodIsScored) {
+  Node a;
+  RawClient c(a.Listen());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(WaitFor([&] { return a.HasConnectedPeer(); }));
+  // 20 pings in the window are fine; the next ten cost 10 each and reach the ban threshold.
+  for (std::uint64_t i = 0; i < 30; ++i) ASSERT_TRUE(c.SendAll(EncodeMessage(RegtestMagic(), PingMsg{i})));
+  const std::string why(PenaltyFor(Offense::kPingFlood).why);
+  ASSERT_TRUE(WaitFor([&] { return a.recorder.ClosedWith(why).has_value(); }));
+  EXPECT_TRUE(a.recorder.ClosedWith(why)->banned);
+}
+
 TEST(ConnManTest, HandshakeTimeoutDropsASilentPeer) {
   ConnManOptions o = TestOptions();
   o.connection.handshake_timeout = 300ms;
