@@ -218,7 +218,8 @@ void PeerManager::HandleHeaders(net::PeerId peer, std::vector<consensus::BlockHe
       std::lock_guard lock(m_mutex);
       auto it = m_peers.find(peer);
       if (it == m_peers.end()) return;
-      punish = ++it->second->non_connecting > kMaxNonConnecting;
+      // Honest peers send a few (announcements racing a reorganisation): score every tenth.
+      punish = ++it->second->non_connecting % kMaxNonConnecting == 0;
     }
     if (punish) Punish(peer, net::PenaltyFor(net::Offense::kNonConnectingHeaders), "");
     SendGetHeaders(peer, cs.BestHeader());
@@ -713,18 +714,29 @@ void PeerManager::AnnounceTip() {
   std::reverse(fresh.begin(), fresh.end());
   m_last_announced = tip->hash;
   m_last_announced_height = tip->height;
-  std::vector<std::pair<net::PeerId, net::HeadersMsg>> sends;
+  using Announcement = net::Message;
+  std::vector<std::pair<net::PeerId, Announcement>> sends;
   {
     std::lock_guard lock(m_mutex);
     for (auto& [id, p] : m_peers) {
-      if (p->known.Contains(tip->hash)) continue;
-      // The blocks after the last one it is known to have: always a chain.
+      if (p->known.Contains(tip->hash) || fresh.empty()) continue;
+      // The blocks after the last one it is known to have: always a chain. Headers only when
+      // it has the first one's parent; otherwise an inv of the tip, which it answers with a
+      // getheaders of its own (a header it cannot connect would look like misbehaviour).
       std::size_t start = fresh.size();
       while (start > 0 && !p->known.Contains(fresh[start - 1]->hash)) --start;
-      net::HeadersMsg msg;
-      for (std::size_t i = start; i < fresh.size(); ++i) msg.headers.push_back(fresh[i]->header);
+      const BlockIndex* parent = fresh[start]->prev;
+      const bool has_parent = parent && (p->known.Contains(parent->hash) ||
+                                         (p->best_known && p->best_known->height >= parent->height &&
+                                          p->best_known->Ancestor(parent->height) == parent));
       for (const BlockIndex* b : fresh) p->known.Insert(b->hash);
-      if (!msg.headers.empty()) sends.emplace_back(id, std::move(msg));
+      if (has_parent) {
+        net::HeadersMsg msg;
+        for (std::size_t i = start; i < fresh.size(); ++i) msg.headers.push_back(fresh[i]->header);
+        sends.emplace_back(id, Announcement{std::move(msg)});
+      } else {
+        sends.emplace_back(id, Announcement{net::InvMsg{{{net::InvType::kBlock, tip->hash}}}});
+      }
     }
   }
   for (auto& [id, msg] : sends) m_connman->Send(id, msg);

@@ -91,7 +91,7 @@ class PeerManager : public net::PeerHandler {
   static constexpr std::size_t kMaxKnownInventory = 20'000;   //!< per peer: what it has (not announced to it again)
   static constexpr std::size_t kMaxTxRequests = 5'000;        //!< per peer: transactions asked for, not delivered
   static constexpr std::size_t kMaxQueuedBlockSends = 128;    //!< per peer: blocks asked of us, not sent yet
-  static constexpr std::size_t kMaxNonConnecting = 8;         //!< non-connecting header messages before the offence
+  static constexpr std::size_t kMaxNonConnecting = 10;        //!< every this many non-connecting headers: the offence
   static constexpr std::size_t kOrphanTxMaxBytes = consensus::kMaxTxSize;
 
   PeerManager(Node& node, const NetworkOptions& options, net::AddrMan& addrman);

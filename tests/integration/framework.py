@@ -163,6 +163,9 @@ class NodeTestCase(unittest.TestCase):
         if failed or unexpected or os.environ.get("WATTLINE_KEEP_LOGS"):
             for node in self.nodes:
                 print(f"----- {node.name} log -----\n{node.output()}", file=sys.stderr)
-        shutil.rmtree(self.root, ignore_errors=True)
+        if os.environ.get("WATTLINE_KEEP_ROOT"):
+            print(f"kept {self.root}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
         if unexpected and not failed:
             self.fail(f"unexpected error-level log lines: {unexpected}")
