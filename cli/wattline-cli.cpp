@@ -9,7 +9,9 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -328,6 +330,17 @@ int main(int argc, char** argv) {
     };
   });
 
+  sub("getcoinstats", "The UTXO set at the tip: count, total, and the subsidies issued (walks every coin)")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::NodeService, v1::GetCoinStatsRequest, v1::GetCoinStatsResponse>(
+          c, &v1::NodeService::Stub::GetCoinStats, {});
+      std::ostringstream h;
+      h << "height         " << r.height() << "\ntip            " << r.tip_hash() << "\ncoins          " << r.coins()
+        << "\ntotal          " << FormatCoins(r.total_amount()) << "\nsubsidies      " << FormatCoins(r.total_subsidy());
+      Print(c, r, h.str());
+    };
+  });
+
   // --- TxService
   std::string hex_arg;
   // --- MeterService
@@ -518,6 +531,129 @@ int main(int argc, char** argv) {
     action = [](const Client& c) {
       Print(c, Call<v1::MiningService, v1::GetMiningInfoRequest, v1::GetMiningInfoResponse>(
                    c, &v1::MiningService::Stub::GetInfo, {}));
+    };
+  });
+
+  // --- PeerService
+  sub("getpeerinfo", "Connected peers: address, direction, height, ping, score, bytes")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::PeerService, v1::ListPeersRequest, v1::ListPeersResponse>(
+          c, &v1::PeerService::Stub::ListPeers, {});
+      std::ostringstream h;
+      h << "id     address                                   dir  height  ping ms  score  sent/received bytes";
+      for (const auto& p : r.peers()) {
+        char line[256];
+        std::snprintf(line, sizeof line, "\n%-6llu %-41s %-4s %6u  %7s  %5d  %llu/%llu%s%s",
+                      static_cast<unsigned long long>(p.id()), p.address().c_str(),
+                      p.direction() == v1::PEER_DIRECTION_INBOUND ? "in" : "out",
+                      std::max(p.synced_blocks(), p.start_height()),
+                      p.ping_micros() > 0 ? std::to_string(p.ping_micros() / 1000).c_str() : "-", p.score(),
+                      static_cast<unsigned long long>(p.bytes_sent()),
+                      static_cast<unsigned long long>(p.bytes_received()), p.connected() ? "" : "  (handshake)",
+                      p.persistent() ? "  persistent" : "");
+        h << line;
+      }
+      h << "\n" << r.peers_size() << " peers";
+      Print(c, r, h.str());
+    };
+  });
+  sub("getnettotals", "Network totals: bytes, peers, address book, bans, sync, added peers")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::PeerService, v1::GetNetTotalsRequest, v1::GetNetTotalsResponse>(
+          c, &v1::PeerService::Stub::GetNetTotals, {});
+      std::ostringstream h;
+      h << "peers          " << r.peers() << " (" << r.inbound() << " in, " << r.outbound() << " out)"
+        << "\nlistening      " << (r.listen_port() ? std::to_string(r.listen_port()) : std::string("no"))
+        << "\nbytes          " << r.bytes_sent() << " sent, " << r.bytes_received() << " received"
+        << "\naddress book   " << r.address_book_size() << "\nbans           " << r.bans() << "\nsync           tip "
+        << r.tip_height() << ", best header " << r.best_header_height() << ", " << r.blocks_in_flight()
+        << " blocks in flight" << (r.initial_download() ? " (initial download)" : "");
+      for (const auto& a : r.added_peers()) {
+        h << "\nadded peer     " << a.target() << (a.connected() ? " connected" : " not connected");
+        if (a.failures() > 0) h << ", " << a.failures() << " failed attempts";
+      }
+      Print(c, r, h.str());
+    };
+  });
+  std::string target_arg;
+  bool persistent_arg = false;
+  auto* addpeer = sub("addpeer", "Connect to a peer now (host:port)");
+  addpeer->add_option("target", target_arg, "host:port, [v6]:port or name:port")->required();
+  addpeer->add_flag("--persistent", persistent_arg, "Keep it connected, like --addnode (until removepeer)");
+  addpeer->callback([&] {
+    action = [&](const Client& c) {
+      v1::AddPeerRequest req;
+      req.set_target(target_arg);
+      req.set_persistent(persistent_arg);
+      Print(c, Call<v1::PeerService, v1::AddPeerRequest, v1::AddPeerResponse>(c, &v1::PeerService::Stub::AddPeer, req),
+            "connecting to " + target_arg);
+    };
+  });
+  auto* removepeer = sub("removepeer", "Stop keeping a persistent peer connected");
+  removepeer->add_option("target", target_arg, "host:port as it was added")->required();
+  removepeer->callback([&] {
+    action = [&](const Client& c) {
+      v1::RemovePeerRequest req;
+      req.set_target(target_arg);
+      Print(c, Call<v1::PeerService, v1::RemovePeerRequest, v1::RemovePeerResponse>(
+                   c, &v1::PeerService::Stub::RemovePeer, req), "removed " + target_arg);
+    };
+  });
+  auto* disconnect = sub("disconnectpeer", "Disconnect a peer by id, or every peer at an address");
+  disconnect->add_option("peer", target_arg, "Peer id (from getpeerinfo), address or address:port")->required();
+  disconnect->callback([&] {
+    action = [&](const Client& c) {
+      v1::DisconnectPeerRequest req;
+      const bool numeric = !target_arg.empty() && target_arg.size() <= 19 &&
+                           target_arg.find_first_not_of("0123456789") == std::string::npos;
+      if (numeric) req.set_id(std::stoull(target_arg));
+      else req.set_address(target_arg);
+      const auto r = Call<v1::PeerService, v1::DisconnectPeerRequest, v1::DisconnectPeerResponse>(
+          c, &v1::PeerService::Stub::DisconnectPeer, req);
+      Print(c, r, "disconnected " + std::to_string(r.disconnected()));
+    };
+  });
+  std::string reason_arg;
+  std::int64_t duration_arg = 0;
+  auto* ban = sub("ban", "Ban an address or subnet and disconnect its peers");
+  ban->add_option("subnet", target_arg, "1.2.3.4, 10.0.0.0/8, ::1/128")->required();
+  ban->add_option("--duration", duration_arg, "Seconds (default: the node's --bantime)");
+  ban->add_option("--reason", reason_arg, "Why (kept in the ban list)");
+  ban->callback([&] {
+    action = [&](const Client& c) {
+      v1::BanRequest req;
+      req.set_subnet(target_arg);
+      req.set_duration_seconds(duration_arg);
+      req.set_reason(reason_arg);
+      const auto r = Call<v1::PeerService, v1::BanRequest, v1::BanResponse>(c, &v1::PeerService::Stub::Ban, req);
+      Print(c, r, "banned " + r.ban().subnet() + " until " + std::to_string(r.ban().expires()));
+    };
+  });
+  auto* unban = sub("unban", "Lift a ban");
+  unban->add_option("subnet", target_arg, "As listbans shows it, or the address")->required();
+  unban->callback([&] {
+    action = [&](const Client& c) {
+      v1::UnbanRequest req;
+      req.set_subnet(target_arg);
+      Print(c, Call<v1::PeerService, v1::UnbanRequest, v1::UnbanResponse>(c, &v1::PeerService::Stub::Unban, req),
+            "unbanned " + target_arg);
+    };
+  });
+  sub("listbans", "Banned addresses and subnets, with reason and expiry")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::PeerService, v1::ListBansRequest, v1::ListBansResponse>(
+          c, &v1::PeerService::Stub::ListBans, {});
+      std::ostringstream h;
+      for (const auto& b : r.bans()) h << b.subnet() << "  until " << b.expires() << "  " << b.reason() << "\n";
+      h << r.bans_size() << " bans";
+      Print(c, r, h.str());
+    };
+  });
+  sub("clearbans", "Lift every ban")->callback([&] {
+    action = [](const Client& c) {
+      const auto r = Call<v1::PeerService, v1::ClearBansRequest, v1::ClearBansResponse>(
+          c, &v1::PeerService::Stub::ClearBans, {});
+      Print(c, r, "cleared " + std::to_string(r.cleared()) + " bans");
     };
   });
 

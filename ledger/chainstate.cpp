@@ -658,6 +658,21 @@ void Chainstate::ForEachCoin(const std::function<void(const OutPoint&, const Coi
   m_coins_db->ForEach(fn);
 }
 
+Chainstate::CoinStats Chainstate::ComputeCoinStats() {
+  std::lock_guard lock(m_mutex);
+  CoinStats stats;
+  stats.height = m_chain.back()->height;
+  stats.tip = m_chain.back()->hash;
+  m_coins->Flush(stats.tip);
+  // Sums stay far below 2^63: a valid chain never holds more than kMaxMoney.
+  m_coins_db->ForEach([&](const OutPoint&, const Coin& coin) {
+    ++stats.coins;
+    stats.total.units += coin.out.amount.units;
+  });
+  for (std::uint32_t h = 1; h <= stats.height; ++h) stats.subsidies.units += consensus::BlockSubsidy(h, m_params).units;
+  return stats;
+}
+
 std::size_t Chainstate::CoinsCacheUsage() const {
   std::lock_guard lock(m_mutex);
   return m_coins->MemoryUsage();

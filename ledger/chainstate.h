@@ -151,6 +151,16 @@ class Chainstate {
   /** Flushes, then calls fn for every unspent coin in key order. */
   void ForEachCoin(const std::function<void(const OutPoint&, const Coin&)>& fn);
 
+  /** The UTXO set at the tip, read in one pass under the lock (flushes first). */
+  struct CoinStats {
+    std::uint32_t height = 0;
+    crypto::Hash256 tip;
+    std::uint64_t coins = 0;
+    consensus::Amount total{0};      //!< the unspent outputs' sum
+    consensus::Amount subsidies{0};  //!< BlockSubsidy of heights 1..height (genesis pays nothing spendable)
+  };
+  CoinStats ComputeCoinStats();
+
   std::size_t CoinsCacheUsage() const;
   const consensus::Params& params() const { return m_params; }
 

@@ -555,8 +555,8 @@ class Network::Impl : public net::PeerHandler {
       error = "'" + text + "' is not an address or subnet (1.2.3.4, 10.0.0.0/8, ::1/128)";
       return false;
     }
-    if (duration.count() < 0) {
-      error = "a ban duration cannot be negative";
+    if (duration.count() < 0 || duration > std::chrono::hours{24 * 366 * 10}) {
+      error = "a ban lasts from 0 s (the configured ban time) to 10 years";
       return false;
     }
     const std::int64_t now = Node::Now();

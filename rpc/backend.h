@@ -19,7 +19,9 @@
 #include "consensus/tx_verify.h"
 #include "crypto/hash.h"
 #include "crypto/schnorr.h"
+#include "ledger/chainstate.h"
 #include "node/mempool.h"
+#include "node/network.h"
 #include "node/wallet.h"
 
 namespace wattline::rpc {
@@ -78,6 +80,27 @@ struct BlockNotice {
   bool connected = true;
 };
 
+/** The node's peer-to-peer side as PeerService needs it (node::Network in the daemon). */
+class PeerControl {
+ public:
+  virtual ~PeerControl() = default;
+  virtual std::vector<node::PeerDetails> PeerList() const = 0;
+  virtual net::NetTotals Totals() const = 0;
+  virtual node::SyncStatus Sync() const = 0;
+  virtual std::vector<node::AddedPeer> AddedPeers() const = 0;
+  virtual std::size_t AddressBookSize() const = 0;
+  virtual std::uint16_t ListenPort() const = 0;
+  virtual bool AddPeer(const std::string& target, bool persistent, std::string& error) = 0;
+  virtual bool RemovePeer(const std::string& target) = 0;
+  virtual bool DisconnectPeer(net::PeerId id) = 0;
+  virtual std::size_t DisconnectAddress(const std::string& address, std::string& error) = 0;
+  virtual bool Ban(const std::string& subnet, std::chrono::seconds duration, const std::string& reason,
+                   std::string& error) = 0;
+  virtual bool Unban(const std::string& subnet, std::string& error) = 0;
+  virtual std::vector<net::BanEntry> Bans() const = 0;
+  virtual void ClearBans() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -98,6 +121,9 @@ class Backend {
   virtual std::vector<UtxoInfo> UtxosOf(const crypto::XOnlyPubKey& key, std::size_t limit) const = 0;
   virtual std::optional<crypto::XOnlyPubKey> DecodeAddress(std::string_view text, std::string* error) const = 0;
   virtual std::string EncodeAddress(const crypto::XOnlyPubKey& key) const = 0;
+
+  /** The UTXO set at the tip in one consistent pass (walks every coin). */
+  virtual ledger::Chainstate::CoinStats CoinStats() = 0;
 
   // Transactions.
   virtual SubmitResult SubmitTransaction(const consensus::TransactionRef& tx) = 0;
@@ -126,6 +152,9 @@ class Backend {
   virtual bool StartMining(unsigned threads, std::string& error) = 0;
   virtual void StopMining() = 0;
   virtual MiningInfo Mining() const = 0;
+
+  /** The peer-to-peer network: nullptr when the node runs without it (--p2p=0). */
+  virtual PeerControl* Peers() = 0;
 
   // Events. Listeners run on the node's threads: they only queue.
   virtual std::uint64_t SubscribeBlocks(std::function<void(const BlockNotice&)> fn) = 0;

@@ -4,6 +4,7 @@
 
 #include "node/address.h"
 #include "node/miner.h"
+#include "node/network.h"
 #include "node/node.h"
 #include "node/tx_index.h"
 
@@ -25,9 +26,41 @@ BlockInfo InfoOf(const ledger::Chainstate& cs, const ledger::BlockIndex& idx) {
   return b;
 }
 
+/** node::Network behind PeerControl; only handed out while the node has a network, which lives
+ *  until the node stops (after the RPC server). */
+class NetworkControl final : public PeerControl {
+ public:
+  explicit NetworkControl(node::Node& node) : m_node(node) {}
+  std::vector<node::PeerDetails> PeerList() const override { return N().Peers(); }
+  net::NetTotals Totals() const override { return N().Totals(); }
+  node::SyncStatus Sync() const override { return N().Sync(); }
+  std::vector<node::AddedPeer> AddedPeers() const override { return N().AddedPeers(); }
+  std::size_t AddressBookSize() const override { return N().AddressBookSize(); }
+  std::uint16_t ListenPort() const override { return N().ListenPort(); }
+  bool AddPeer(const std::string& target, bool persistent, std::string& error) override {
+    return N().AddPeer(target, persistent, error);
+  }
+  bool RemovePeer(const std::string& target) override { return N().RemovePeer(target); }
+  bool DisconnectPeer(net::PeerId id) override { return N().DisconnectPeer(id); }
+  std::size_t DisconnectAddress(const std::string& address, std::string& error) override {
+    return N().DisconnectAddress(address, error);
+  }
+  bool Ban(const std::string& subnet, std::chrono::seconds duration, const std::string& reason,
+           std::string& error) override {
+    return N().Ban(subnet, duration, reason, error);
+  }
+  bool Unban(const std::string& subnet, std::string& error) override { return N().Unban(subnet, error); }
+  std::vector<net::BanEntry> Bans() const override { return N().Bans(); }
+  void ClearBans() override { N().ClearBans(); }
+
+ private:
+  node::Network& N() const { return *m_node.network(); }
+  node::Node& m_node;
+};
+
 class NodeBackend final : public Backend {
  public:
-  explicit NodeBackend(node::Node& node) : m_node(node) {}
+  explicit NodeBackend(node::Node& node) : m_node(node), m_peers(node) {}
 
   const consensus::Params& params() const override { return m_node.params(); }
   std::string Version() const override { return WATTLINE_VERSION; }
@@ -105,6 +138,9 @@ class NodeBackend final : public Backend {
     return node::EncodeAddress(key, params().network);
   }
 
+  ledger::Chainstate::CoinStats CoinStats() override { return m_node.chainstate().ComputeCoinStats(); }
+  PeerControl* Peers() override { return m_node.network() != nullptr ? &m_peers : nullptr; }
+
   SubmitResult SubmitTransaction(const consensus::TransactionRef& tx) override {
     SubmitResult r;
     r.accepted = m_node.SubmitTransaction(tx, r.reject, &r.fee);
@@ -165,6 +201,7 @@ class NodeBackend final : public Backend {
  private:
   node::Wallet& W() const { return *m_node.wallet(); }  // handlers check HasWallet() first
   node::Node& m_node;
+  NetworkControl m_peers;
 };
 
 }  // namespace

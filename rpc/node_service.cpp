@@ -169,4 +169,16 @@ grpc::Status NodeServiceImpl::GetUtxos(grpc::ServerContext* ctx, const v1::GetUt
   return grpc::Status::OK;
 }
 
+grpc::Status NodeServiceImpl::GetCoinStats(grpc::ServerContext* ctx, const v1::GetCoinStatsRequest*,
+                                           v1::GetCoinStatsResponse* out) {
+  RPC_AUTHORIZE(ctx, "NodeService", "GetCoinStats");
+  const ledger::Chainstate::CoinStats stats = m_env.backend.CoinStats();
+  out->set_height(stats.height);
+  out->set_tip_hash(stats.tip.ToHex());
+  out->set_coins(stats.coins);
+  out->set_total_amount(stats.total.units);
+  out->set_total_subsidy(stats.subsidies.units);
+  return grpc::Status::OK;
+}
+
 }  // namespace wattline::rpc

@@ -33,6 +33,7 @@ struct RpcServer::Impl {
   std::unique_ptr<MiningServiceImpl> mining;
   std::unique_ptr<MeterServiceImpl> meter;
   std::unique_ptr<EventServiceImpl> events;
+  std::unique_ptr<PeerServiceImpl> peers;
   std::unique_ptr<grpc::Server> server;
   bool stopped = false;
 };
@@ -66,6 +67,7 @@ bool RpcServer::Start(std::string& error) {
   d.mining = std::make_unique<MiningServiceImpl>(*d.env);
   d.meter = std::make_unique<MeterServiceImpl>(*d.env);
   d.events = std::make_unique<EventServiceImpl>(*d.env);
+  d.peers = std::make_unique<PeerServiceImpl>(*d.env);
 
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back({tls->key_pem, tls->cert_pem});
@@ -90,6 +92,7 @@ bool RpcServer::Start(std::string& error) {
   builder.RegisterService(d.mining.get());
   builder.RegisterService(d.meter.get());
   builder.RegisterService(d.events.get());
+  builder.RegisterService(d.peers.get());
   d.server = builder.BuildAndStart();
   if (!d.server || m_port == 0) {
     d.server.reset();

@@ -1,4 +1,4 @@
-// The five gRPC services. Each handler starts with RPC_AUTHORIZE (the role check of rpc/auth.h
+// The gRPC services. Each handler starts with RPC_AUTHORIZE (the role check of rpc/auth.h
 // on the call's own metadata, for the handler's own method), converts the request with
 // rpc/convert.h, calls the Backend, and maps failures with rpc/status.h.
 #pragma once
@@ -47,6 +47,7 @@ class NodeServiceImpl final : public v1::NodeService::Service {
   grpc::Status GetTransaction(grpc::ServerContext*, const v1::GetTransactionRequest*,
                               v1::GetTransactionResponse*) override;
   grpc::Status GetUtxos(grpc::ServerContext*, const v1::GetUtxosRequest*, v1::GetUtxosResponse*) override;
+  grpc::Status GetCoinStats(grpc::ServerContext*, const v1::GetCoinStatsRequest*, v1::GetCoinStatsResponse*) override;
 
  private:
   ServiceEnv& m_env;
@@ -101,6 +102,24 @@ class MeterServiceImpl final : public v1::MeterService::Service {
   explicit MeterServiceImpl(ServiceEnv& env) : m_env(env) {}
   grpc::Status ScheduleHousehold(grpc::ServerContext*, const v1::ScheduleHouseholdRequest*,
                                  v1::ScheduleHouseholdResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
+class PeerServiceImpl final : public v1::PeerService::Service {
+ public:
+  explicit PeerServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status ListPeers(grpc::ServerContext*, const v1::ListPeersRequest*, v1::ListPeersResponse*) override;
+  grpc::Status GetNetTotals(grpc::ServerContext*, const v1::GetNetTotalsRequest*, v1::GetNetTotalsResponse*) override;
+  grpc::Status AddPeer(grpc::ServerContext*, const v1::AddPeerRequest*, v1::AddPeerResponse*) override;
+  grpc::Status RemovePeer(grpc::ServerContext*, const v1::RemovePeerRequest*, v1::RemovePeerResponse*) override;
+  grpc::Status DisconnectPeer(grpc::ServerContext*, const v1::DisconnectPeerRequest*,
+                              v1::DisconnectPeerResponse*) override;
+  grpc::Status Ban(grpc::ServerContext*, const v1::BanRequest*, v1::BanResponse*) override;
+  grpc::Status Unban(grpc::ServerContext*, const v1::UnbanRequest*, v1::UnbanResponse*) override;
+  grpc::Status ListBans(grpc::ServerContext*, const v1::ListBansRequest*, v1::ListBansResponse*) override;
+  grpc::Status ClearBans(grpc::ServerContext*, const v1::ClearBansRequest*, v1::ClearBansResponse*) override;
 
  private:
   ServiceEnv& m_env;

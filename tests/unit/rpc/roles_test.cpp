@@ -29,7 +29,7 @@ std::set<std::string> ProtoMethodPaths() {
 
 TEST(Roles, EveryProtoMethodHasARule) {
   const auto paths = ProtoMethodPaths();
-  EXPECT_EQ(paths.size(), 24u);  // 6 node + 1 tx + 9 wallet + 5 mining + 1 meter + 2 events (reflection is not in this file)
+  EXPECT_EQ(paths.size(), 34u);  // 7 node + 1 tx + 9 wallet + 5 mining + 1 meter + 9 peer + 2 events (reflection is not in this file)
   for (const auto& p : paths) EXPECT_NE(FindMethod(p), nullptr) << "no role rule for " << p;
 }
 
@@ -71,6 +71,16 @@ TEST(Roles, EveryRoleTimesEveryMethod) {
       {"/wattline.v1.NodeService/GetInfo", "AWMU"},
       {"/wattline.v1.NodeService/GetTransaction", "AWMU"},
       {"/wattline.v1.NodeService/GetUtxos", "AW-U"},
+      {"/wattline.v1.NodeService/GetCoinStats", "A--U"},
+      {"/wattline.v1.PeerService/AddPeer", "A---"},
+      {"/wattline.v1.PeerService/Ban", "A---"},
+      {"/wattline.v1.PeerService/ClearBans", "A---"},
+      {"/wattline.v1.PeerService/DisconnectPeer", "A---"},
+      {"/wattline.v1.PeerService/GetNetTotals", "A--U"},
+      {"/wattline.v1.PeerService/ListBans", "A--U"},
+      {"/wattline.v1.PeerService/ListPeers", "A--U"},
+      {"/wattline.v1.PeerService/RemovePeer", "A---"},
+      {"/wattline.v1.PeerService/Unban", "A---"},
       {"/wattline.v1.TxService/SubmitTransaction", "AWMU"},
       {"/wattline.v1.WalletService/ChangePassphrase", "A---"},
       {"/wattline.v1.WalletService/GetBalance", "AW--"},

@@ -54,6 +54,8 @@ class SubscriptionCounter final : public Backend {
     return m->DecodeAddress(t, e);
   }
   std::string EncodeAddress(const crypto::XOnlyPubKey& k) const override { return m->EncodeAddress(k); }
+  ledger::Chainstate::CoinStats CoinStats() override { return m->CoinStats(); }
+  PeerControl* Peers() override { return m->Peers(); }
   SubmitResult SubmitTransaction(const consensus::TransactionRef& tx) override { return m->SubmitTransaction(tx); }
   bool HasWallet() const override { return m->HasWallet(); }
   bool WalletLocked() const override { return m->WalletLocked(); }
