@@ -130,6 +130,27 @@ void PeerManager::OnPeerConnected(const net::PeerInfo& info) {
   // from our announcements and its own getheaders).
   if (info.best_height >= m_node.chainstate().Height()) SendGetHeaders(info.id, m_node.chainstate().Tip());
   if (!info.inbound) m_connman->Send(info.id, net::GetAddrMsg{});
+  AnnounceMempoolTo(info.id);
+}
+
+void PeerManager::AnnounceMempoolTo(net::PeerId peer) {
+  // Relay reaches the peers connected at the moment a transaction enters the pool; one that
+  // connects later (after a partition heals, say, when a reorganisation has just put the losing
+  // side's payments back) would never hear of them. So a new peer is told our pool once,
+  // bounded well inside its inv allowance.
+  net::InvMsg msg;
+  for (const auto& e : m_node.mempool().All()) {
+    if (msg.items.size() == kMaxMempoolAnnouncement) break;
+    msg.items.push_back({net::InvType::kTx, e.tx->txid()});
+  }
+  if (msg.items.empty()) return;
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_peers.find(peer);
+    if (it == m_peers.end()) return;
+    for (const auto& item : msg.items) it->second->known.Insert(item.hash);
+  }
+  m_connman->Send(peer, msg);
 }
 
 void PeerManager::OnPeerClosed(const net::ClosedPeer& closed) {
@@ -235,7 +256,7 @@ void PeerManager::HandleHeaders(net::PeerId peer, std::vector<consensus::BlockHe
     return;
   }
   if (result.low_work) {
-    bool punish = false;
+    bool punish = false, deep = false;
     {
       std::lock_guard lock(m_mutex);
       auto it = m_peers.find(peer);
@@ -247,6 +268,7 @@ void PeerManager::HandleHeaders(net::PeerId peer, std::vector<consensus::BlockHe
       } else {
         const std::uint32_t tip_height = cs.Height();
         punish = tip_height > result.fork_height && tip_height - result.fork_height > kLowWorkTolerance;
+        deep = punish && tip_height - result.fork_height > kLowWorkBanDepth;
       }
     }
     if (full && !punish) {
@@ -261,8 +283,12 @@ void PeerManager::HandleHeaders(net::PeerId peer, std::vector<consensus::BlockHe
       return;
     }
     NetLog()->debug("peer {}: low-work headers forking at height {} refused", peer, result.fork_height);
+    net::Penalty penalty = net::PenaltyFor(net::Offense::kLowWorkHeaders);
+    // A fork this deep is no partition that honest nodes heal from: it is a chain made to waste
+    // our memory and bandwidth, and its sender is banned at once.
+    if (deep) penalty.score = net::kBanThreshold;
     if (punish)
-      Punish(peer, net::PenaltyFor(net::Offense::kLowWorkHeaders),
+      Punish(peer, penalty,
              "fork at height " + std::to_string(result.fork_height) + " ending at " + std::to_string(result.last_height));
     return;
   }

@@ -88,10 +88,12 @@ class PeerManager : public net::PeerHandler {
   /** Limits of the per-peer state: no peer can make us hold more. */
   static constexpr std::size_t kMaxPendingHeaders = 20'000;   //!< low-work headers held while more arrive
   static constexpr std::uint32_t kLowWorkTolerance = 6;       //!< a low-work fork this deep is a race, not an offence
+  static constexpr std::uint32_t kLowWorkBanDepth = 100;      //!< a low-work fork deeper than this bans its sender
   static constexpr std::size_t kMaxKnownInventory = 20'000;   //!< per peer: what it has (not announced to it again)
   static constexpr std::size_t kMaxTxRequests = 5'000;        //!< per peer: transactions asked for, not delivered
   static constexpr std::size_t kMaxQueuedBlockSends = 128;    //!< per peer: blocks asked of us, not sent yet
   static constexpr std::size_t kMaxNonConnecting = 10;        //!< every this many non-connecting headers: the offence
+  static constexpr std::size_t kMaxMempoolAnnouncement = 5'000;  //!< txids told a new peer (inv burst: 10,000)
   static constexpr std::size_t kOrphanTxMaxBytes = consensus::kMaxTxSize;
 
   PeerManager(Node& node, const NetworkOptions& options, net::AddrMan& addrman);
@@ -158,6 +160,7 @@ class PeerManager : public net::PeerHandler {
   bool ServeBlocks();
   void AnnounceTip();
   void AnnounceTransactions();
+  void AnnounceMempoolTo(net::PeerId peer);
   void CheckStalls();
 
   Node& m_node;
