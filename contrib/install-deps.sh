@@ -12,6 +12,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcairo2-dev libeigen3-dev
+  python3-yaml
 )
 # Node.js + npm run the independent gRPC client test (tests/integration/grpc_client_test.js);
 # only asked for when no `node` is on the PATH (any recent Node.js will do).
