@@ -474,14 +474,22 @@ void AttackBadChecksum(Ctx& c) {
   c.peer.SendRaw(frame, c.deadline);
 }
 
-void AttackBlockOnTip(Ctx& c, bool bad_pow) {
+/** The node's tip header and the height of a block on it, from its own headers; nullopt (with
+ *  the error set) when it does not answer. */
+std::optional<std::pair<consensus::BlockHeader, std::uint32_t>> NextOnTip(Ctx& c) {
   auto chain = c.peer.ActiveChain(c.deadline);
   if (!chain) {
     c.res.error = "could not learn the node's chain (getheaders)";
-    return;
+    return std::nullopt;
   }
-  const consensus::BlockHeader tip = chain->empty() ? c.params.genesis.header : chain->back();
-  const auto height = static_cast<std::uint32_t>(chain->size() + 1);
+  return std::make_pair(chain->empty() ? c.params.genesis.header : chain->back(),
+                        static_cast<std::uint32_t>(chain->size() + 1));
+}
+
+void AttackBlockOnTip(Ctx& c, bool bad_pow) {
+  const auto next = NextOnTip(c);
+  if (!next) return;
+  const auto& [tip, height] = *next;
   consensus::Block b = BlockOn(tip, height, c.params, c.rng);
   if (!bad_pow) b.header.merkle_root = RandomHash(c.rng);  // wrong: the block is mutated
   if (!Mine(b.header, c.params, !bad_pow, c.rng, c.deadline)) {
@@ -498,13 +506,9 @@ std::string NextAddress(const std::string& base, int k);
 // hash, but the merkle root no longer matches): the mutation must cost the sender, and must not
 // make the node refuse the real block, which a second connection (from --bind + 1) then sends.
 void AttackMutatedBlock(Ctx& c) {
-  auto chain = c.peer.ActiveChain(c.deadline);
-  if (!chain) {
-    c.res.error = "could not learn the node's chain (getheaders)";
-    return;
-  }
-  const consensus::BlockHeader tip = chain->empty() ? c.params.genesis.header : chain->back();
-  const auto height = static_cast<std::uint32_t>(chain->size() + 1);
+  const auto next = NextOnTip(c);
+  if (!next) return;
+  const auto& [tip, height] = *next;
   consensus::Block real = BlockOn(tip, height, c.params, c.rng);
   if (!Mine(real.header, c.params, true, c.rng, c.deadline)) {
     c.res.error = "mining timed out";

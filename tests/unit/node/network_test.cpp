@@ -12,21 +12,14 @@
 #include "node/node.h"
 #include "node/wallet.h"
 #include "tests/util/temp_dir.h"
+#include "tests/util/wait.h"
 
 using namespace wattline;
 using namespace std::chrono_literals;
 
 namespace {
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using test::WaitFor;
 
 class NetworkTest : public ::testing::Test {
  protected:

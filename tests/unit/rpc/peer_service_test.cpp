@@ -10,6 +10,7 @@
 
 #include "node/network.h"
 #include "tests/unit/rpc/server_fixture.h"
+#include "tests/util/wait.h"
 #include "wattline/v1/wattline.grpc.pb.h"
 
 namespace wattline::rpc {
@@ -18,15 +19,7 @@ namespace {
 namespace v1 = ::wattline::v1;
 using namespace std::chrono_literals;
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using test::WaitFor;
 
 node::NetworkOptions Loopback() {
   node::NetworkOptions o;
