@@ -124,7 +124,6 @@ class Source {
     node::NetworkOptions net;
     net.bind = "127.0.0.1";
     net.port = 0;
-    net.builtin_seeds = false;
     net.max_outbound = 0;  // it only serves
     std::string error;
     if (!m_node->StartNetwork(net, error)) Die("source network: " + error);
@@ -373,7 +372,6 @@ void BM_InitialSync_OnePeer(benchmark::State& state) {
     });
     node::NetworkOptions net;
     net.listen = false;
-    net.builtin_seeds = false;
     net.connect = {g_source->target()};
     net.backoff_min = 100ms;
     net.backoff_max = 1s;

@@ -36,10 +36,9 @@ struct NetworkOptions {
   std::vector<std::string> connect;
   /** host:port peers kept connected (reconnected with backoff), besides the automatic ones. */
   std::vector<std::string> addnode;
-  /** host:port peers asked for addresses when the book is empty (the network's seeds too). */
+  /** host:port peers asked for addresses when the book is empty. No network has built-in seeds
+   *  yet (there is no public wattline network): operators name theirs here or in the config. */
   std::vector<std::string> seednode;
-  /** Use the network's built-in seed peers (consensus params do not hold them: node/seeds.h). */
-  bool builtin_seeds = true;
   std::size_t max_inbound = 117;
   std::size_t max_outbound = 8;
   std::size_t threads = 2;
