@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -58,6 +59,16 @@ std::string ReadFileOr(const fs::path& path, const char* what) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+/** Unix seconds as "2026-12-03 22:11:34 UTC" (human output only; JSON keeps the number). */
+std::string FormatUtc(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  char buf[32];
+  if (gmtime_r(&t, &tm) == nullptr || std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+    return std::to_string(unix_seconds);
+  return buf;
 }
 
 std::string Trim(std::string s) {
@@ -626,7 +637,7 @@ int main(int argc, char** argv) {
       req.set_duration_seconds(duration_arg);
       req.set_reason(reason_arg);
       const auto r = Call<v1::PeerService, v1::BanRequest, v1::BanResponse>(c, &v1::PeerService::Stub::Ban, req);
-      Print(c, r, "banned " + r.ban().subnet() + " until " + std::to_string(r.ban().expires()));
+      Print(c, r, "banned " + r.ban().subnet() + " until " + FormatUtc(r.ban().expires()));
     };
   });
   auto* unban = sub("unban", "Lift a ban");
@@ -644,7 +655,7 @@ int main(int argc, char** argv) {
       const auto r = Call<v1::PeerService, v1::ListBansRequest, v1::ListBansResponse>(
           c, &v1::PeerService::Stub::ListBans, {});
       std::ostringstream h;
-      for (const auto& b : r.bans()) h << b.subnet() << "  until " << b.expires() << "  " << b.reason() << "\n";
+      for (const auto& b : r.bans()) h << b.subnet() << "  until " << FormatUtc(b.expires()) << "  " << b.reason() << "\n";
       h << r.bans_size() << " bans";
       Print(c, r, h.str());
     };
