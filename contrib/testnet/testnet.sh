@@ -366,5 +366,5 @@ case "$cmd" in
     exec "$cli" --network "$network" --datadir "$(datadir_of "$cli_node")" "${cli_args[@]}"
     ;;
   help) usage ;;
-  *) usage >&2; exit 2 ;;
+  *) echo "testnet: unknown command '$cmd' (start, status, stop, cli, help)" >&2; usage >&2; exit 2 ;;
 esac

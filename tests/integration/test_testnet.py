@@ -289,6 +289,24 @@ class TestnetTest(unittest.TestCase):
             args += ["--addnode", f"127.0.0.1:{ports_of(self.topo, p, self.base)[0]}"]
         return args
 
+    def test_script_refuses_bad_arguments_with_one_line_and_starts_nothing(self):
+        cases = [
+            (["launch"], 2, "unknown command 'launch'"),
+            (["start", "--bogus"], 1, "unknown option '--bogus'"),
+            (["start", "--nodes", "nosuch"], 1, "no node 'nosuch'"),
+            (["start", "--nodes", "99"], 1, "--nodes: 1 to"),
+            (["start", "--network", "moon"], 1, "unknown network 'moon'"),
+            (["start", "--base-port", "80"], 1, "1024-65535"),
+            (["start", "--base-port", "4x"], 1, "bad base port"),
+            (["start", "--root"], 1, "--root needs a value"),
+            (["cli", "nosuch", "getinfo"], 1, "no node 'nosuch'"),
+        ]
+        for args, code, text in cases:
+            r = self.script(*args, timeout=60, check=False)
+            self.assertEqual(r.returncode, code, f"testnet.sh {' '.join(args)}")
+            self.assertIn(text, r.stderr, f"testnet.sh {' '.join(args)}")
+        self.assertEqual(self.pids(), {}, "a refused start started nodes")
+
     def test_script_starts_a_connected_testnet_and_stops_it(self):
         nodes = self.topo["nodes"]
         names = [n["name"] for n in nodes]
