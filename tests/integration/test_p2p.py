@@ -192,6 +192,21 @@ class P2PTest(NodeTestCase):
         # a learns b's and c's listening addresses from their versions; c learns b's from a.
         wait_until(lambda: len(connected_peers(a)) >= 2, timeout=30, what="a has two peers")
         a.cli("ban", "10.1.2.0/24", "--duration", "3600", "--reason", "test")
+        # Bad input through the CLI: a usage error (2) or the node's refusal (1), with a message.
+        for args, code, text in [
+            (("ban", "not-a-subnet"), 1, "INVALID_ARGUMENT"),
+            (("ban", "10.0.0.1", "--duration", "-5"), 1, "INVALID_ARGUMENT"),
+            (("ban", "10.0.0.1", "--duration", "soon"), 2, "duration"),
+            (("unban", "10.9.9.9"), 1, "NOT_FOUND"),
+            (("addpeer", "127.0.0.1"), 1, "INVALID_ARGUMENT"),
+            (("removepeer", "127.0.0.1:1"), 1, "NOT_FOUND"),
+            (("disconnectpeer", "424242"), 1, "NOT_FOUND"),
+            (("disconnectpeer", "no-such-host"), 1, "INVALID_ARGUMENT"),
+            (("getpeerinfo",), 1, "PERMISSION_DENIED"),
+        ]:
+            r = a.cli(*args, check=False, role="meter" if args[0] == "getpeerinfo" else None)
+            self.assertEqual(r.returncode, code, f"{args}: {r.stderr}")
+            self.assertIn(text, r.stderr, f"{args}")
         for n in (a, b, c):
             n.stop()
         self.assertTrue(os.path.exists(os.path.join(a.datadir, "peers.dat")))
