@@ -28,6 +28,8 @@
 //                      is unknown: kept in the bounded orphan pool, not punished; for memory
 //   slow-frame         announce a maximal `inv` frame, send all of it but its last byte and hold
 //                      the connection for --hold seconds (what one connection can pin)
+//   stall              headers of three valid blocks on the node's tip, then no block when the
+//                      node asks (block-download-stall: disconnected after --blockstalltimeout)
 //   all-in-turn        each scored attack above on its own connection, one after the other; with
 //                      --bind A.B.C.D the k-th attack binds A.B.C.(D+k), so bans do not stack
 //
@@ -640,6 +642,27 @@ void AttackOrphanFlood(Ctx& c) {
   c.res.note = "orphan block bytes sent: " + std::to_string(total);
 }
 
+// Headers of three valid blocks on the node's tip (more work than its chain), then silence:
+// the node asks this peer for the blocks and must drop it after --blockstalltimeout rather
+// than wait for ever.
+void AttackStall(Ctx& c) {
+  const auto next = NextOnTip(c);
+  if (!next) return;
+  auto [prev, height] = *next;
+  net::HeadersMsg msg;
+  for (int i = 0; i < 3; ++i, ++height) {
+    consensus::Block b = BlockOn(prev, height, c.params, c.rng);
+    if (!Mine(b.header, c.params, true, c.rng, c.deadline)) {
+      c.res.error = "mining timed out";
+      return;
+    }
+    msg.headers.push_back(b.header);
+    prev = b.header;
+  }
+  c.res.note = "announced 3 blocks up to height " + std::to_string(height - 1) + ", never delivered";
+  c.peer.Send(msg, c.deadline);
+}
+
 void AttackSlowFrame(Ctx& c) {
   const std::uint32_t len = net::GetCommandInfo(net::Command::kInv).max_payload;
   consensus::Bytes hdr;
@@ -658,7 +681,8 @@ void AttackSlowFrame(Ctx& c) {
 
 const std::vector<std::string> kAttacks = {"garbage",        "garbage-nomagic",   "oversize", "bad-checksum",
                                            "invalid-block",  "bad-pow-block",     "mutated-block", "unrequested-flood",
-                                           "inv-flood",      "low-work-headers",  "orphan-flood", "slow-frame"};
+                                           "inv-flood",      "low-work-headers",  "orphan-flood", "slow-frame",
+                                           "stall"};
 // all-in-turn: the attacks the node must disconnect.
 const std::vector<std::string> kScored = {"garbage",           "oversize",  "bad-checksum",    "invalid-block",
                                           "bad-pow-block",     "unrequested-flood", "inv-flood", "low-work-headers"};
@@ -701,6 +725,7 @@ Result RunOne(const Options& opt, const std::string& attack, const consensus::Pa
   else if (attack == "low-work-headers") AttackLowWorkHeaders(c);
   else if (attack == "orphan-flood") AttackOrphanFlood(c);
   else if (attack == "slow-frame") AttackSlowFrame(c);
+  else if (attack == "stall") AttackStall(c);
   // Floods and holds are done when they return; the rest wait for the node to react.
   const bool expect_close = attack != "orphan-flood" && attack != "slow-frame";
   if (expect_close && res.error.empty()) peer.WaitClosed(deadline);

@@ -36,7 +36,8 @@ ATTACKS = {
     "bad-pow-block": (True, "block-invalid", "high-hash"),
     "unrequested-flood": (True, "unrequested-", None),
     "inv-flood": (True, "inv-flood", None),
-    "low-work-headers": (True, "low-work-headers", None),  # forks at genesis, 120 below the tip: banned
+    "low-work-headers": (True, "low-work-headers", None),
+    "stall": (False, "block-download-stall", None),  # announces blocks, never delivers them  # forks at genesis, 120 below the tip: banned
 }
 REPEATS = int(os.environ.get("WATTLINE_HOSTILE_REPEATS", "3"))
 
@@ -128,7 +129,8 @@ class HostilePeerTest(NodeTestCase):
         return source in bans or f"{source}/32" in bans
 
     def test_hostile_peers_are_banned_and_the_honest_peer_is_still_served(self):
-        victim = self.make_node("victim")
+        # A short stall timeout: the "stall" attacker is dropped after it, not after 15 s.
+        victim = self.make_node("victim", extra_args=["--blockstalltimeout", "3"])
         # No error-level log line is expected: offences are logged at info, bans at warning.
         victim.expected_errors = []
         victim.start()
