@@ -43,6 +43,16 @@ Condition Condition::Or(Condition left, Condition right) {
   return c;
 }
 
+Condition Condition::Channel(const XOnlyPubKey& a, const XOnlyPubKey& b, const XOnlyPubKey& u, std::uint32_t expiry,
+                             std::uint32_t window) {
+  Condition c;
+  c.type = ConditionType::kChannel;
+  c.keys = {a, b, u};
+  c.lock = expiry;
+  c.window = window;
+  return c;
+}
+
 Satisfaction Satisfaction::Sig(const Signature& sig) {
   Satisfaction s;
   s.type = SatisfactionType::kSignature;
@@ -88,6 +98,11 @@ void EncodeCondition(Writer& w, const Condition& c) {
       EncodeCondition(w, c.branches.at(0));
       EncodeCondition(w, c.branches.at(1));
       return;
+    case ConditionType::kChannel:
+      for (std::size_t i = 0; i < 3; ++i) w.Raw(c.keys.at(i).span());
+      w.U32(c.lock);
+      w.U32(c.window);
+      return;
   }
 }
 
@@ -124,6 +139,13 @@ bool DecodeConditionAt(Reader& r, Condition& c, int depth) {
       c.type = ConditionType::kOr;
       c.branches.resize(2);
       return DecodeConditionAt(r, c.branches[0], depth + 1) && DecodeConditionAt(r, c.branches[1], depth + 1);
+    }
+    case static_cast<std::uint8_t>(ConditionType::kChannel): {
+      c.type = ConditionType::kChannel;
+      c.keys.resize(3);
+      for (auto& k : c.keys)
+        if (!r.Raw(k.bytes)) return false;
+      return r.U32(c.lock) && r.U32(c.window);
     }
     default:
       return r.Fail(DecodeError::kUnknownConditionType);

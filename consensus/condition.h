@@ -7,6 +7,9 @@
 //   AfterHeight(h, inner)       inner, spent in a block of height >= h (absolute lock)
 //   AfterBlocks(k, inner)       inner, spent >= k blocks after the spent output confirmed
 //   Or(left, right)             either branch
+//   Channel(A, B, U, T, w)      a channel's funding output (consensus/market.h); spendable only
+//                               by the settlement paths, which come with their own satisfaction
+//                               types (none in this version: such an output cannot be spent yet)
 //
 // so "2-of-3 now, or A after height T" is Or(Multisig(2, [A, B, U]), AfterHeight(T, Key(A))).
 // A satisfaction mirrors the condition: a signature for Key, a signer bitmap plus signatures
@@ -35,13 +38,15 @@ enum class ConditionType : std::uint8_t {
   kAfterHeight = 3,
   kAfterBlocks = 4,
   kOr = 5,
+  kChannel = 6,
 };
 
 struct Condition {
   ConditionType type = ConditionType::kKey;
-  std::vector<XOnlyPubKey> keys;    //!< kKey: exactly one; kMultisig: n
+  std::vector<XOnlyPubKey> keys;    //!< kKey: exactly one; kMultisig: n; kChannel: [A, B, U]
   std::uint8_t threshold = 0;       //!< kMultisig: m
-  std::uint32_t lock = 0;           //!< kAfterHeight: height; kAfterBlocks: blocks
+  std::uint32_t lock = 0;           //!< kAfterHeight: height; kAfterBlocks: blocks; kChannel: expiry T
+  std::uint32_t window = 0;         //!< kChannel: contest window in blocks
   std::vector<Condition> branches;  //!< kAfterHeight/kAfterBlocks: [inner]; kOr: [left, right]
 
   static Condition Key(const XOnlyPubKey& key);
@@ -49,6 +54,8 @@ struct Condition {
   static Condition AfterHeight(std::uint32_t height, Condition inner);
   static Condition AfterBlocks(std::uint32_t blocks, Condition inner);
   static Condition Or(Condition left, Condition right);
+  static Condition Channel(const XOnlyPubKey& a, const XOnlyPubKey& b, const XOnlyPubKey& u, std::uint32_t expiry,
+                           std::uint32_t window);
 
   friend bool operator==(const Condition&, const Condition&) = default;
 };

@@ -61,6 +61,7 @@ Params MakeParams(Network net) {
       p.halving_interval = 100'000;
       p.coinbase_maturity = 10;  // a fresh devnet wallet can spend within a minute
       p.default_port = 29733;
+      p.slot_blocks = 12;  // a minute of 5 s blocks
       // Harder than the limit, so a fresh devnet starts near its 5 s spacing on one core.
       p.genesis = MakeGenesisBlock(1764633602, TargetToCompact(Limit(22)), 0, kGenesisMessage);
       break;
@@ -73,15 +74,22 @@ Params MakeParams(Network net) {
       p.retargeting = false;
       p.halving_interval = 150;
       p.default_port = 39733;
+      p.slot_blocks = 10;
       p.genesis = MakeGenesisBlock(1764633603, TargetToCompact(p.pow_limit), 0, kGenesisMessage);
       break;
   }
+  p.utility_key = crypto::SecretKey::FromBytes(DocumentedUtilitySecret(net).span())->PubKey();
   p.genesis.header.nonce = kGenesisNonces[static_cast<int>(net)];
   p.genesis_hash = p.genesis.Hash();
   return p;
 }
 
 }  // namespace
+
+crypto::Hash256 DocumentedUtilitySecret(Network network) {
+  const std::string text = "wattline " + std::string(NetworkName(network)) + " utility key";
+  return crypto::Sha256Of({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+}
 
 const Params& GetParams(Network network) {
   static const Params kAll[] = {MakeParams(Network::kMain), MakeParams(Network::kTestnet),

@@ -15,10 +15,13 @@
 #include "consensus/amount.h"
 #include "consensus/block.h"
 #include "consensus/pow.h"
+#include "crypto/schnorr.h"
 
 namespace wattline::consensus {
 
 enum class Network : std::uint8_t { kMain = 0, kTestnet = 1, kDevnet = 2, kRegtest = 3 };
+
+using crypto::XOnlyPubKey;
 
 struct Params {
   Network network = Network::kRegtest;
@@ -37,6 +40,19 @@ struct Params {
   std::uint32_t halving_interval = 210'000;
   std::uint32_t coinbase_maturity = 100;  //!< confirmations before a coinbase output is spendable
 
+  // The energy market (docs/market.md).
+  /** The utility key at genesis; a rotation record names its successors. */
+  XOnlyPubKey utility_key;
+  std::uint32_t slot_blocks = 60;             //!< blocks per price slot
+  std::uint64_t initial_a = 1, initial_b = 1, initial_c = 1;  //!< price coefficients at genesis
+  std::uint64_t reward_units_per_mwh = 100'000'000;  //!< production reward: 1 coin per MWh
+  Amount max_grant_per_meter = Coins(10);     //!< grants to one meter over all its registrations
+  Amount max_total_grants = Coins(1'000'000); //!< grants over the whole chain
+  std::uint64_t max_reading_future = 300;     //!< seconds a reading may end after the block time
+  std::uint32_t max_reading_length = 86'400;  //!< longest reading interval, seconds
+  std::uint32_t max_contest_window = 10'080;  //!< longest channel contest window, blocks
+  std::uint32_t max_channel_lifetime = 1'051'200;  //!< expiry at most this many blocks ahead
+
   std::uint16_t default_port = 0;
   Block genesis;
   Hash256 genesis_hash;
@@ -45,6 +61,14 @@ struct Params {
 const Params& GetParams(Network network);
 std::optional<Network> NetworkFromName(std::string_view name);
 std::string_view NetworkName(Network network);
+
+/**
+ * The documented secret of a network's genesis utility key: SHA-256 of
+ * "wattline <network> utility key". Public on purpose on every network this code defines, so
+ * that a devnet or testnet can act as its utility out of the box (main has no operator yet:
+ * its first utility must rotate the key before the market means anything).
+ */
+crypto::Hash256 DocumentedUtilitySecret(Network network);
 
 /** The subsidy (Cin) of the block at height: halves every halving_interval, zero after 63. */
 Amount BlockSubsidy(std::uint32_t height, const Params& params);

@@ -28,7 +28,13 @@ bool DecodeRecord(Reader& r, Record& rec) {
   switch (kind) {
     case static_cast<std::uint32_t>(RecordKind::kNone):
       return true;
-    case static_cast<std::uint32_t>(RecordKind::kCoinbase): {
+    case static_cast<std::uint32_t>(RecordKind::kCoinbase):
+    case static_cast<std::uint32_t>(RecordKind::kMeterRegistration):
+    case static_cast<std::uint32_t>(RecordKind::kReadings):
+    case static_cast<std::uint32_t>(RecordKind::kPriceCoefficients):
+    case static_cast<std::uint32_t>(RecordKind::kChannelFunding):
+    case static_cast<std::uint32_t>(RecordKind::kUtilityKeyRotation):
+    case static_cast<std::uint32_t>(RecordKind::kMeterDeregistration): {
       rec.kind = static_cast<RecordKind>(kind);
       std::uint64_t version;
       if (!r.VarInt(version, UINT32_MAX)) return false;

@@ -13,10 +13,19 @@
 
 namespace wattline::consensus {
 
-/** Record kinds on the wire; never renumbered. Numbers 2-6 are reserved (docs/encoding.md). */
+/**
+ * Record kinds on the wire; never renumbered. 6 is reserved for channel settlement
+ * (docs/encoding.md). The market kinds' payloads are in consensus/market.h.
+ */
 enum class RecordKind : std::uint32_t {
   kNone = 0,
   kCoinbase = 1,  //!< payload: block height (u32 LE) then at most 96 free bytes
+  kMeterRegistration = 2,
+  kReadings = 3,
+  kPriceCoefficients = 4,
+  kChannelFunding = 5,
+  kUtilityKeyRotation = 7,
+  kMeterDeregistration = 8,
 };
 
 inline constexpr std::size_t kMaxRecordPayload = 16 * 1024;

@@ -19,6 +19,7 @@ std::string_view DecodeErrorName(DecodeError e) {
     case DecodeError::kObjectTooLarge: return "object-too-large";
     case DecodeError::kAmountOutOfRange: return "amount-out-of-range";
     case DecodeError::kEmptyMultisigSigners: return "empty-multisig-signers";
+    case DecodeError::kBadFieldValue: return "bad-field-value";
   }
   return "unknown-decode-error";
 }

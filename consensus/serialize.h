@@ -36,6 +36,7 @@ enum class DecodeError : std::uint8_t {
   kObjectTooLarge = 12,       //!< a transaction or block above its size limit
   kAmountOutOfRange = 13,     //!< an amount >= 2^63 (not representable)
   kEmptyMultisigSigners = 14, //!< a multisig satisfaction with no signer
+  kBadFieldValue = 15,        //!< an enumerated field outside its set, or an empty batch
 };
 
 /** The stable text of a decode error, e.g. "non-minimal-varint". */

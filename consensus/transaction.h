@@ -72,8 +72,8 @@ class Transaction {
   const Hash256& wtxid() const { return m_wtxid; }
   /** Bytes of the full encoding. */
   std::size_t size() const { return m_size; }
-  /** A coinbase has no inputs and a coinbase record (checked by CheckTransaction). */
-  bool IsCoinbase() const { return m_tx.inputs.empty(); }
+  /** A coinbase has no inputs and a coinbase record (a readings transaction has no inputs either). */
+  bool IsCoinbase() const { return m_tx.inputs.empty() && m_tx.record.kind == RecordKind::kCoinbase; }
 
  private:
   friend bool DecodeTransaction(Reader& r, std::shared_ptr<const Transaction>& out);

@@ -1,5 +1,7 @@
 #include "consensus/tx_check.h"
 
+#include "consensus/market_rules.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -39,6 +41,21 @@ bool CheckConditionAt(const Condition& c, int depth, std::string& why) {
       return CheckConditionAt(c.branches.at(0), depth + 1, why);
     case ConditionType::kOr:
       return CheckConditionAt(c.branches.at(0), depth + 1, why) && CheckConditionAt(c.branches.at(1), depth + 1, why);
+    case ConditionType::kChannel:
+      // Only as an output of its own: a settlement path is a whole-output rule, not a branch.
+      if (depth != 1) {
+        why = "a channel condition cannot be nested";
+        return false;
+      }
+      if (c.keys.size() != 3 || c.keys[0] == c.keys[1] || c.keys[0] == c.keys[2] || c.keys[1] == c.keys[2]) {
+        why = "a channel needs three different keys";
+        return false;
+      }
+      if (c.window == 0) {
+        why = "a channel needs a contest window";
+        return false;
+      }
+      return true;
   }
   why = "unknown condition";
   return false;
@@ -50,7 +67,8 @@ bool CheckCondition(const Condition& c, std::string& why) { return CheckConditio
 
 bool CheckTransaction(const Transaction& tx, ValidationState& state) {
   if (tx.version() != kTxVersion) return state.Invalid(Reason::kTxBadVersion, "version " + std::to_string(tx.version()));
-  if (tx.outputs().empty()) return state.Invalid(Reason::kTxNoOutputs);
+  // A readings transaction whose meters earned nothing has no output.
+  if (tx.outputs().empty() && tx.record().kind != RecordKind::kReadings) return state.Invalid(Reason::kTxNoOutputs);
   if (tx.size() > kMaxTxSize) return state.Invalid(Reason::kTxOversize);
 
   Amount total{0};
@@ -66,7 +84,9 @@ bool CheckTransaction(const Transaction& tx, ValidationState& state) {
   }
 
   if (tx.inputs().empty()) {
-    // Only a coinbase has no inputs, and it must say which height it belongs to.
+    // Only a coinbase, which must say which height it belongs to, and a readings transaction
+    // (a meter has no coins) have no inputs.
+    if (tx.record().kind == RecordKind::kReadings) return CheckMarketShape(tx, state);
     if (tx.record().kind != RecordKind::kCoinbase) return state.Invalid(Reason::kTxNoInputs);
     if (!CoinbaseHeight(tx.record())) return state.Invalid(Reason::kTxCoinbaseBadRecord);
     return true;
@@ -77,6 +97,14 @@ bool CheckTransaction(const Transaction& tx, ValidationState& state) {
       break;
     case RecordKind::kCoinbase:
       return state.Invalid(Reason::kTxRecordNotAllowed, "coinbase record on a transaction with inputs");
+    case RecordKind::kMeterRegistration:
+    case RecordKind::kReadings:
+    case RecordKind::kPriceCoefficients:
+    case RecordKind::kChannelFunding:
+    case RecordKind::kUtilityKeyRotation:
+    case RecordKind::kMeterDeregistration:
+      if (!CheckMarketShape(tx, state)) return false;
+      break;
   }
 
   // CVE-2018-17144: the same coin twice in one transaction.

@@ -61,6 +61,8 @@ bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx,
                              "spendable " + std::to_string(c.lock) + " blocks after height " +
                                  std::to_string(ctx.coin_height));
       return Satisfy(c.branches[0], s, ctx, state);
+    case ConditionType::kChannel:
+      return state.Invalid(Reason::kTxChannelPath, "channel settlement paths are not spendable in this version");
     case ConditionType::kOr:
       // The decoder guarantees branch <= 1 and one inner satisfaction; in memory, check.
       if (s.type != SatisfactionType::kBranch || s.branch > 1 || s.inner.size() != 1)
@@ -73,7 +75,8 @@ bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx,
 }  // namespace
 
 bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, std::uint32_t spend_height,
-                   const Params& params, Amount& fee, ValidationState& state, std::vector<SigCheck>* sink) {
+                   const Params& params, Amount& fee, ValidationState& state, std::vector<SigCheck>* sink,
+                   Amount minted) {
   Amount in_total{0};
   std::vector<SigCheck> local;
   std::vector<SigCheck>& checks = sink ? *sink : local;
@@ -104,6 +107,11 @@ bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, st
                                         state.detail());
       return false;
     }
+  }
+  if (minted.units != 0) {
+    auto sum = CheckedAdd(in_total, minted);
+    if (!sum) return state.Invalid(Reason::kTxInputValuesOutOfRange, "inputs and minted coins");
+    in_total = *sum;
   }
   Amount out_total{0};
   for (const auto& out : tx.outputs()) {

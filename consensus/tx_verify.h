@@ -43,9 +43,11 @@ Hash256 SignatureHash(const Params& params, const Hash256& txid, std::uint32_t i
  * Checks a transaction that passed CheckTransaction, spending `coins` (coins[i] is the coin of
  * input i, found by the caller), in a block at `spend_height`. On success sets fee. Signature
  * checks go to `sink` when given (the caller must then run them all), or are run here.
+ * `minted` is what the transaction's market record mints (consensus/market_rules.h): the
+ * outputs may exceed the inputs by that much.
  */
 bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, std::uint32_t spend_height,
                    const Params& params, Amount& fee, ValidationState& state,
-                   std::vector<SigCheck>* sink = nullptr);
+                   std::vector<SigCheck>* sink = nullptr, Amount minted = Amount{0});
 
 }  // namespace wattline::consensus

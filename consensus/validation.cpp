@@ -43,6 +43,39 @@ std::string_view ReasonCode(Reason r) {
     case Reason::kBlockDuplicateTx: return "bad-txns-duplicate";
     case Reason::kBlockOversize: return "bad-blk-length";
     case Reason::kBlockInvalidTx: return "bad-blk-tx";
+    case Reason::kTxRecordPayload: return "bad-txns-record-payload";
+    case Reason::kTxReadingsInputs: return "bad-readings-inputs";
+    case Reason::kTxChannelPath: return "bad-txns-channel-path";
+    case Reason::kUtilityBadSignature: return "bad-utility-sig";
+    case Reason::kUtilityBadKey: return "bad-utility-key";
+    case Reason::kMeterAlreadyRegistered: return "bad-meter-registered";
+    case Reason::kMeterUnregistered: return "bad-meter-unregistered";
+    case Reason::kMeterBadKey: return "bad-meter-key";
+    case Reason::kMeterGrantTooLarge: return "bad-meter-grant";
+    case Reason::kMeterGrantTotal: return "bad-meter-grant-total";
+    case Reason::kMeterGrantOutput: return "bad-meter-grant-output";
+    case Reason::kReadingUnknownMeter: return "bad-reading-meter-unknown";
+    case Reason::kReadingDeregisteredMeter: return "bad-reading-meter-deregistered";
+    case Reason::kReadingBadSignature: return "bad-reading-sig";
+    case Reason::kReadingRegisterDecrease: return "bad-reading-register-decrease";
+    case Reason::kReadingEnergyMismatch: return "bad-reading-energy-mismatch";
+    case Reason::kReadingOverlap: return "bad-reading-overlap";
+    case Reason::kReadingDuplicate: return "bad-reading-duplicate";
+    case Reason::kReadingFuture: return "bad-reading-future";
+    case Reason::kReadingInterval: return "bad-reading-interval";
+    case Reason::kReadingReward: return "bad-reading-reward";
+    case Reason::kReadingRewardOverflow: return "bad-reading-reward-overflow";
+    case Reason::kFundingKeys: return "bad-funding-keys";
+    case Reason::kFundingSlot: return "bad-funding-slot";
+    case Reason::kFundingPrice: return "bad-funding-price";
+    case Reason::kFundingUnderpaid: return "bad-funding-underpaid";
+    case Reason::kFundingExpiry: return "bad-funding-expiry";
+    case Reason::kFundingWindow: return "bad-funding-window";
+    case Reason::kFundingOutput: return "bad-funding-output";
+    case Reason::kFundingAmount: return "bad-funding-amount";
+    case Reason::kFundingMeter: return "bad-funding-meter";
+    case Reason::kFundingEnergy: return "bad-funding-energy";
+    case Reason::kFundingInterval: return "bad-funding-interval";
   }
   return "unknown-reason";
 }
@@ -60,6 +93,11 @@ Category ReasonCategory(Reason r) {
     case Reason::kTxRelativeLocked:
     case Reason::kTxPrematureCoinbaseSpend:
     case Reason::kBlockTimeTooNew:
+    // A reading ahead of the clock, or a funding for a slot that is over, may be an honest
+    // race with the chain (or another clock): never a reason to punish the sender.
+    case Reason::kReadingFuture:
+    case Reason::kFundingSlot:
+    case Reason::kFundingPrice:
       return Category::kPremature;
     case Reason::kBlockPrevMissing: return Category::kMissingPrev;
     case Reason::kBlockCachedInvalid: return Category::kKnownInvalid;
@@ -89,6 +127,36 @@ Category ReasonCategory(Reason r) {
     case Reason::kBlockCoinbaseAmount:
     case Reason::kBlockDuplicateTx:
     case Reason::kBlockInvalidTx:
+    case Reason::kTxRecordPayload:
+    case Reason::kTxReadingsInputs:
+    case Reason::kTxChannelPath:
+    case Reason::kUtilityBadSignature:
+    case Reason::kUtilityBadKey:
+    case Reason::kMeterAlreadyRegistered:
+    case Reason::kMeterUnregistered:
+    case Reason::kMeterBadKey:
+    case Reason::kMeterGrantTooLarge:
+    case Reason::kMeterGrantTotal:
+    case Reason::kMeterGrantOutput:
+    case Reason::kReadingUnknownMeter:
+    case Reason::kReadingDeregisteredMeter:
+    case Reason::kReadingBadSignature:
+    case Reason::kReadingRegisterDecrease:
+    case Reason::kReadingEnergyMismatch:
+    case Reason::kReadingOverlap:
+    case Reason::kReadingDuplicate:
+    case Reason::kReadingInterval:
+    case Reason::kReadingReward:
+    case Reason::kReadingRewardOverflow:
+    case Reason::kFundingKeys:
+    case Reason::kFundingUnderpaid:
+    case Reason::kFundingExpiry:
+    case Reason::kFundingWindow:
+    case Reason::kFundingOutput:
+    case Reason::kFundingAmount:
+    case Reason::kFundingMeter:
+    case Reason::kFundingEnergy:
+    case Reason::kFundingInterval:
       return Category::kInvalid;
   }
   return Category::kInvalid;

@@ -28,6 +28,8 @@ enum class Reason : std::uint16_t {
   kTxBadCondition = 17,
   kTxRecordNotAllowed = 18,
   kTxCoinbaseBadRecord = 19,
+  kTxRecordPayload = 20,   //!< "bad-txns-record-payload": a market record that does not decode
+  kTxReadingsInputs = 21,  //!< "bad-readings-inputs": a readings transaction spends coins
   // Transactions, against the UTXO set.
   kTxMissingInputs = 30,
   kTxPrematureCoinbaseSpend = 31,
@@ -38,6 +40,7 @@ enum class Reason : std::uint16_t {
   kTxSatisfactionMismatch = 36,
   kTxMultisigSigners = 37,
   kTxBadSignature = 38,
+  kTxChannelPath = 39,     //!< "bad-txns-channel-path": no settlement path of this version fits
   // Headers.
   kBlockHighHash = 50,
   kBlockBadBits = 51,
@@ -56,6 +59,37 @@ enum class Reason : std::uint16_t {
   kBlockDuplicateTx = 65,
   kBlockOversize = 66,
   kBlockInvalidTx = 67,  //!< a transaction failed: detail has its reason and txid
+  // The energy market (docs/market.md, "Rejections").
+  kUtilityBadSignature = 80,
+  kUtilityBadKey = 81,
+  kMeterAlreadyRegistered = 82,
+  kMeterUnregistered = 83,
+  kMeterBadKey = 84,
+  kMeterGrantTooLarge = 85,
+  kMeterGrantTotal = 86,
+  kMeterGrantOutput = 87,
+  kReadingUnknownMeter = 90,
+  kReadingDeregisteredMeter = 91,
+  kReadingBadSignature = 92,
+  kReadingRegisterDecrease = 93,
+  kReadingEnergyMismatch = 94,
+  kReadingOverlap = 95,
+  kReadingDuplicate = 96,
+  kReadingFuture = 97,
+  kReadingInterval = 98,
+  kReadingReward = 99,
+  kReadingRewardOverflow = 100,
+  kFundingKeys = 110,
+  kFundingSlot = 111,
+  kFundingPrice = 112,
+  kFundingUnderpaid = 113,
+  kFundingExpiry = 114,
+  kFundingWindow = 115,
+  kFundingOutput = 116,
+  kFundingAmount = 117,
+  kFundingMeter = 118,
+  kFundingEnergy = 119,
+  kFundingInterval = 120,
 };
 
 /** How the caller should treat a rejection. */

@@ -208,7 +208,7 @@ Json ConditionInvalids() {
   a.push_back(Invalid("condition", "key condition cut inside the key", k.substr(0, 40), DecodeError::kTruncated));
   a.push_back(Invalid("condition", "key condition followed by a byte", k + "00", DecodeError::kTrailingBytes));
   a.push_back(Invalid("condition", "tag 0", "00" + H32(1), DecodeError::kUnknownConditionType));
-  a.push_back(Invalid("condition", "tag 6", "06" + H32(1), DecodeError::kUnknownConditionType));
+  a.push_back(Invalid("condition", "tag 7", "07" + H32(1), DecodeError::kUnknownConditionType));
   a.push_back(Invalid("condition", "multisig with 17 keys", "0201" "11" + keys17, DecodeError::kCountTooLarge));
   a.push_back(Invalid("condition", "multisig 1-of-2 with one key present", "0201" "02" + H32(1), DecodeError::kTruncated));
   a.push_back(Invalid("condition", "height lock without inner condition", "03f4010000", DecodeError::kTruncated));
@@ -230,7 +230,7 @@ Json ConditionInvalids() {
   a.push_back(Invalid("record", "empty input", "", DecodeError::kTruncated));
   a.push_back(Invalid("record", "kind 0 followed by a byte", "0000", DecodeError::kTrailingBytes));
   a.push_back(Invalid("record", "kind 0 as two bytes", "8000", DecodeError::kNonMinimalVarInt));
-  a.push_back(Invalid("record", "kind 2 (reserved: meter registration)", "020100", DecodeError::kUnknownRecordKind));
+  a.push_back(Invalid("record", "kind 9 (unknown)", "090100", DecodeError::kUnknownRecordKind));
   a.push_back(Invalid("record", "kind 6 (reserved: channel settlement)", "060100", DecodeError::kUnknownRecordKind));
   a.push_back(Invalid("record", "kind 2^32", "8080808010", DecodeError::kVarIntOverflow));
   a.push_back(Invalid("record", "coinbase record, version 2^32", "01" "8080808010" "00", DecodeError::kVarIntOverflow));
@@ -262,7 +262,7 @@ Json TxInvalids(const std::string& payment_hex) {
                       DecodeError::kAmountOutOfRange));
   a.push_back(Invalid("transaction", "output condition tag 7", ver + "01" + prevout + "01" "00e1f50500000000" "07" + H32(1) + "00" + witness,
                       DecodeError::kUnknownConditionType));
-  a.push_back(Invalid("transaction", "record kind 3 (reserved: meter reading)", ver + "01" + prevout + "01" + out1 + "030100" + witness,
+  a.push_back(Invalid("transaction", "record kind 6 (reserved: channel settlement)", ver + "01" + prevout + "01" + out1 + "060100" + witness,
                       DecodeError::kUnknownRecordKind));
   a.push_back(Invalid("transaction", "witness tag 5", payment("05" + Sig64(7)), DecodeError::kUnknownSatisfactionType));
   a.push_back(Invalid("transaction", "witness branch selector 2", payment("0302" + witness), DecodeError::kBadBranch));

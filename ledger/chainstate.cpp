@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "consensus/market_rules.h"
 #include "consensus/tx_check.h"
 #include "ledger/keys.h"
 
@@ -61,6 +62,9 @@ Status Chainstate::Open(const consensus::Params& params, ChainstateOptions optio
 Status Chainstate::Load() {
   m_coins_db = std::make_unique<CoinsDB>(*m_db);
   m_coins = std::make_unique<CoinsCache>(m_coins_db.get());
+  m_market_db = std::make_unique<MarketDB>(*m_db);
+  m_market = std::make_unique<MarketCache>(m_market_db.get());
+  m_coins_db->SetCompanion([this](leveldb::WriteBatch& batch) { m_market->FlushTo(batch); });
 
   auto magic = m_db->Get(keys::Single(keys::kNetwork));
   if (magic) {
@@ -513,6 +517,8 @@ void Chainstate::ActivateBestChain(const Block* hint) {
 bool Chainstate::ConnectBlock(std::uint32_t height, const crypto::Hash256& hash, const Block& block, BlockUndo& undo,
                               ValidationState& state, bool apply) {
   CoinsCache view(m_coins.get());
+  consensus::MarketOverlay market(m_market.get());
+  const consensus::MarketContext market_ctx{height, block.header.time};
   std::vector<consensus::SigCheck> checks;
   std::vector<std::size_t> check_tx;  // which transaction each check belongs to
   std::vector<const Coin*> spent;
@@ -522,9 +528,16 @@ bool Chainstate::ConnectBlock(std::uint32_t height, const crypto::Hash256& hash,
     if (!tx.IsCoinbase()) {
       spent.clear();
       for (const auto& in : tx.inputs()) spent.push_back(view.AccessCoin(in.prevout));
-      consensus::Amount fee;
+      consensus::Amount fee, minted;
       ValidationState tx_state;
-      if (!consensus::CheckTxInputs(tx, spent, height, m_params, fee, tx_state, &checks))
+      try {
+        if (!consensus::ApplyMarketRecord(tx, market_ctx, m_params, market, minted, tx_state, &checks))
+          return state.Invalid(Reason::kBlockInvalidTx, tx_state.ToString() + " in tx " + tx.txid().ToHex());
+      } catch (const std::runtime_error& e) {
+        throw StorageError(e.what());
+      }
+      check_tx.resize(checks.size(), t);
+      if (!consensus::CheckTxInputs(tx, spent, height, m_params, fee, tx_state, &checks, minted))
         return state.Invalid(Reason::kBlockInvalidTx, tx_state.ToString() + " in tx " + tx.txid().ToHex());
       check_tx.resize(checks.size(), t);
       auto sum = consensus::CheckedAdd(fees, fee);
@@ -551,7 +564,11 @@ bool Chainstate::ConnectBlock(std::uint32_t height, const crypto::Hash256& hash,
   if (bad)
     return state.Invalid(Reason::kBlockInvalidTx,
                          "bad-txns-signature in tx " + block.txs[check_tx[*bad]]->txid().ToHex());
-  if (apply) view.Flush(hash);
+  if (apply) {
+    view.Flush(hash);
+    undo.market = market.Undo();
+    for (const auto& [key, value] : market.Writes()) m_market->Write(key, value);
+  }
   return true;
 }
 
@@ -595,12 +612,14 @@ void Chainstate::DisconnectTip() {
   }
   if (next_undo != 0) throw StorageError("disconnect: undo data too long");
   view.Flush(index->prev->hash);
+  for (const auto& [key, value] : undo.market) m_market->Write(key, value);
   m_chain.pop_back();
   if (m_options.notifications) m_options.notifications->BlockDisconnected(block, *index);
 }
 
 void Chainstate::MaybeFlush() {
-  if (m_coins->MemoryUsage() > m_options.coins_cache_bytes) m_coins->Flush(m_chain.back()->hash);
+  if (m_coins->MemoryUsage() + m_market->MemoryUsage() > m_options.coins_cache_bytes)
+    m_coins->Flush(m_chain.back()->hash);
 }
 
 bool Chainstate::ReadBlockLocked(const BlockIndex& index, Block& block) const {
@@ -670,8 +689,30 @@ Chainstate::CoinStats Chainstate::ComputeCoinStats() {
     stats.total.units += coin.out.amount.units;
   });
   for (std::uint32_t h = 1; h <= stats.height; ++h) stats.subsidies.units += consensus::BlockSubsidy(h, m_params).units;
+  const consensus::MarketGlobals g = consensus::MarketReader(*m_market, m_params).Globals();
+  stats.grants.units = static_cast<std::int64_t>(g.grants_total);
+  stats.rewards.units = static_cast<std::int64_t>(g.rewards_total);
   return stats;
 }
+
+std::size_t Chainstate::MarketCacheUsage() const {
+  std::lock_guard lock(m_mutex);
+  return m_market->MemoryUsage();
+}
+
+std::optional<consensus::Bytes> Chainstate::ReadMarket(const std::string& key) const {
+  std::lock_guard lock(m_mutex);
+  return m_market->Read(key);
+}
+
+void Chainstate::ForEachMarket(const std::string& prefix,
+                               const std::function<void(const std::string& key, consensus::ByteSpan value)>& fn) {
+  std::lock_guard lock(m_mutex);
+  m_coins->Flush(m_chain.back()->hash);
+  m_market_db->ForEach(prefix, fn);
+}
+
+std::optional<consensus::Bytes> ChainMarketStore::Read(const std::string& key) const { return m_cs.ReadMarket(key); }
 
 std::size_t Chainstate::CoinsCacheUsage() const {
   std::lock_guard lock(m_mutex);

@@ -33,6 +33,7 @@
 #include "ledger/check_queue.h"
 #include "ledger/coins.h"
 #include "ledger/database.h"
+#include "ledger/market_db.h"
 #include "ledger/status.h"
 #include "ledger/undo.h"
 
@@ -56,6 +57,16 @@ struct ChainstateOptions {
   /** Runs signature checks on every core; nullptr runs them on the calling thread. Not owned. */
   CheckQueue* check_queue = nullptr;
   Notifications* notifications = nullptr;
+};
+
+/** The market state at a chainstate's tip, for readers above the ledger (each read takes the lock). */
+class ChainMarketStore final : public consensus::MarketStore {
+ public:
+  explicit ChainMarketStore(const class Chainstate& cs) : m_cs(cs) {}
+  std::optional<consensus::Bytes> Read(const std::string& key) const override;
+
+ private:
+  const class Chainstate& m_cs;
 };
 
 class Chainstate {
@@ -158,10 +169,19 @@ class Chainstate {
     std::uint64_t coins = 0;
     consensus::Amount total{0};      //!< the unspent outputs' sum
     consensus::Amount subsidies{0};  //!< BlockSubsidy of heights 1..height (genesis pays nothing spendable)
+    consensus::Amount grants{0};     //!< minted by meter registrations
+    consensus::Amount rewards{0};    //!< minted for metered production
   };
   CoinStats ComputeCoinStats();
 
   std::size_t CoinsCacheUsage() const;
+  std::size_t MarketCacheUsage() const;
+
+  /** A market state entry at the tip (consensus/market_state.h keys). */
+  std::optional<consensus::Bytes> ReadMarket(const std::string& key) const;
+  /** Flushes, then calls fn for every market entry whose key starts with prefix, in key order. */
+  void ForEachMarket(const std::string& prefix,
+                     const std::function<void(const std::string& key, consensus::ByteSpan value)>& fn);
   const consensus::Params& params() const { return m_params; }
 
  private:
@@ -205,6 +225,8 @@ class Chainstate {
   std::unique_ptr<Database> m_db;
   std::unique_ptr<CoinsDB> m_coins_db;
   std::unique_ptr<CoinsCache> m_coins;
+  std::unique_ptr<MarketDB> m_market_db;
+  std::unique_ptr<MarketCache> m_market;
 
   std::unordered_map<crypto::Hash256, std::unique_ptr<BlockIndex>> m_index;
   std::vector<BlockIndex*> m_all;                   //!< parents before children

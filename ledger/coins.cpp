@@ -62,6 +62,7 @@ void CoinsDB::ApplyChanges(CoinsMap& changes, const crypto::Hash256& best_block)
       batch.Delete(key);
     }
   }
+  if (m_companion) m_companion(batch);
   batch.Put(keys::Single(keys::kCoinsTip),
             leveldb::Slice(reinterpret_cast<const char*>(best_block.data()), best_block.size()));
   m_db.Write(batch, /*sync=*/true);

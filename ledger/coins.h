@@ -53,14 +53,20 @@ class CoinsDB final : public CoinsView {
  public:
   explicit CoinsDB(Database& db) : m_db(db) {}
   std::optional<Coin> GetCoin(const OutPoint& op) const override;
-  /** One synced batch: every change and the 'C' (coins tip) record. */
+  /** One synced batch: every change, the companion's writes and the 'C' (coins tip) record. */
   void ApplyChanges(CoinsMap& changes, const crypto::Hash256& best_block) override;
+  /**
+   * State kept beside the coins (the market) adds its pending writes to every flush batch
+   * through this, so that it reaches the disk atomically with the coins and their 'C' record.
+   */
+  void SetCompanion(std::function<void(leveldb::WriteBatch&)> companion) { m_companion = std::move(companion); }
   std::optional<crypto::Hash256> BestBlock() const;
   /** Every coin in key order. */
   void ForEach(const std::function<void(const OutPoint&, const Coin&)>& fn) const;
 
  private:
   Database& m_db;
+  std::function<void(leveldb::WriteBatch&)> m_companion;
 };
 
 class CoinsCache final : public CoinsView {

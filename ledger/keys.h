@@ -7,6 +7,8 @@
 //   'c' + txid + index (BE)  an unspent coin (ledger/coins.h)
 //   'T'                      hash of the active tip: the last block reported as connected
 //   'C'                      hash of the block the coin set ('c') is consistent with
+//   'M' + market key         the market state (consensus/market_state.h), flushed with the coins:
+//                            it is consistent with 'C' too
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,7 @@ inline constexpr char kUndo = 'u';
 inline constexpr char kCoin = 'c';
 inline constexpr char kTip = 'T';
 inline constexpr char kCoinsTip = 'C';
+inline constexpr char kMarket = 'M';
 
 inline std::string WithHash(char prefix, const crypto::Hash256& h) {
   std::string k(1, prefix);

@@ -38,7 +38,11 @@ po::options_description Options() {
        "File whose first line is the passphrase of a new wallet (default: generate one into <datadir>/wallet.passphrase)")
       ("walletautounlock", po::value<bool>()->default_value(true),
        "Unlock at start with <datadir>/wallet.passphrase when it exists")
-      ("utility", po::value<bool>()->default_value(false), "Utility role: load or generate <datadir>/utility.key");
+      ("utility", po::value<bool>()->default_value(false),
+       "Utility role. With --utility-key: that key; else on devnet/regtest the network's documented utility key, "
+       "on main/testnet <datadir>/utility.key (generated when missing)")
+      ("utility-key", po::value<std::string>(),
+       "Act as the utility with the secret key in FILE (64 hex digits on the first line; implies --utility)");
   po::options_description rpc("gRPC API");
   rpc.add_options()
       ("rpc", po::value<bool>()->default_value(true), "Serve the gRPC API")
@@ -184,6 +188,10 @@ bool ParseConfig(int argc, const char* const argv[], DaemonConfig& config, std::
       }
     }
     n.utility = vm["utility"].as<bool>();
+    if (vm.count("utility-key")) {
+      n.utility = true;
+      n.utility_key_file = vm["utility-key"].as<std::string>();
+    }
 
     config.p2p = vm["p2p"].as<bool>();
     NetworkOptions& net = config.network_options;

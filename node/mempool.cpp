@@ -6,6 +6,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "consensus/market_rules.h"
 #include "consensus/tx_check.h"
 #include "consensus/tx_verify.h"
 #include "node/mempool_file.h"
@@ -30,7 +31,7 @@ std::int64_t MempoolEntry::FeeRate() const {
 }
 
 Mempool::Mempool(ledger::Chainstate& chainstate, MempoolOptions options)
-    : m_chain(chainstate), m_options(options) {}
+    : m_chain(chainstate), m_options(options), m_chain_market(chainstate), m_market(&m_chain_market) {}
 
 bool Mempool::Accept(const TransactionRef& tx, std::int64_t now, MempoolReject& reject, Amount* fee) {
   std::lock_guard lock(m_mutex);
@@ -69,8 +70,23 @@ bool Mempool::AcceptLocked(const TransactionRef& tx, std::int64_t now, MempoolRe
       coin_ptrs[i] = &coins[i];
     }
   }
+  const bool market = consensus::IsMarketKind(tx->record().kind);
+  const bool readings = tx->record().kind == consensus::RecordKind::kReadings;
+  if (readings && m_readings_txs >= m_options.max_readings_txs)
+    return refuse("mempool-readings-full", std::to_string(m_readings_txs) + " readings transactions are waiting");
+  consensus::MarketOverlay trial(&m_market);
+  Amount minted{0};
+  if (market) {
+    const consensus::MarketContext ctx{height, static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0))};
+    try {
+      if (!consensus::ApplyMarketRecord(*tx, ctx, m_chain.params(), trial, minted, reject.state)) return false;
+    } catch (const std::runtime_error& e) {
+      return refuse("market-state-unreadable", e.what());
+    }
+  }
   Amount fee;
-  if (!consensus::CheckTxInputs(*tx, coin_ptrs, height, m_chain.params(), fee, reject.state)) return false;
+  if (!consensus::CheckTxInputs(*tx, coin_ptrs, height, m_chain.params(), fee, reject.state, nullptr, minted))
+    return false;
   Entry entry;
   entry.tx = tx;
   entry.fee = fee;
@@ -78,10 +94,17 @@ bool Mempool::AcceptLocked(const TransactionRef& tx, std::int64_t now, MempoolRe
   entry.time = now;
   entry.parents = std::move(parents);
   const std::int64_t min_rate = MinFeeRateLocked(now);
-  if (entry.FeeRate() < min_rate)
+  // A meter has no coins: readings pay no fee and are bounded by count instead.
+  if (!readings && entry.FeeRate() < min_rate)
     return refuse("mempool-min-fee-not-met",
                   std::to_string(entry.FeeRate()) + " < " + std::to_string(min_rate) + " units/kB");
   const crypto::Hash256 txid = tx->txid();
+  if (market) {
+    for (const auto& [key, value] : trial.Writes()) m_market.Write(key, value);
+    entry.market_seq = m_next_market_seq++;
+    m_market_order.emplace(entry.market_seq, txid);
+    if (readings) ++m_readings_txs;
+  }
   for (const auto& p : entry.parents) m_entries.at(p).children.insert(txid);
   for (const auto& in : tx->inputs()) m_spends[in.prevout] = txid;
   m_by_fee_rate.insert({entry.FeeRate(), txid});
@@ -117,6 +140,10 @@ void Mempool::RemoveOne(const crypto::Hash256& txid) {
   }
   m_by_fee_rate.erase({e.FeeRate(), txid});
   m_bytes -= e.size;
+  if (e.market_seq) {
+    m_market_order.erase(e.market_seq);
+    if (e.tx->record().kind == consensus::RecordKind::kReadings) --m_readings_txs;
+  }
   m_entries.erase(it);
   m_removed.push_back(txid);
   ++m_sequence;
@@ -138,6 +165,7 @@ void Mempool::RemoveRecursive(const crypto::Hash256& txid) {
 }
 
 void Mempool::TrimToSize(std::int64_t now) {
+  if (m_bytes <= m_options.max_bytes) return;
   while (m_bytes > m_options.max_bytes && !m_by_fee_rate.empty()) {
     auto [rate, txid] = *m_by_fee_rate.begin();
     RemoveRecursive(txid);
@@ -148,6 +176,7 @@ void Mempool::TrimToSize(std::int64_t now) {
       m_rolling_time = now;
     }
   }
+  RebuildMarketLocked();
 }
 
 std::int64_t Mempool::MinFeeRateLocked(std::int64_t now) const {
@@ -178,6 +207,46 @@ void Mempool::BlockConnected(const consensus::Block& block) {
       if (it != m_spends.end()) RemoveRecursive(it->second);
     }
   }
+  // The chain's market state moved: the pool's records are replayed on it.
+  RebuildMarketLocked();
+}
+
+void Mempool::RebuildMarketLocked() {
+  m_market.Clear();
+  if (m_market_order.empty()) return;
+  const std::uint32_t height = m_chain.Tip()->height + 1;
+  const auto order = m_market_order;  // removals below change the map
+  for (const auto& [seq, txid] : order) {
+    auto it = m_entries.find(txid);
+    if (it == m_entries.end()) continue;  // removed with an ancestor
+    const auto& tx = it->second.tx;
+    consensus::MarketOverlay trial(&m_market);
+    consensus::Amount minted;
+    consensus::ValidationState state;
+    // Meters' signatures were verified on entry and cannot change; a utility signature can
+    // stop being valid (a key rotation), so those are checked again.
+    std::vector<consensus::SigCheck> checks;
+    const consensus::MarketContext ctx{height, static_cast<std::uint64_t>(std::max<std::int64_t>(it->second.time, 0))};
+    bool ok = false;
+    try {
+      ok = consensus::ApplyMarketRecord(*tx, ctx, m_chain.params(), trial, minted, state, &checks);
+    } catch (const std::runtime_error&) {
+      ok = false;
+    }
+    if (ok && tx->record().kind != consensus::RecordKind::kReadings)
+      for (const auto& c : checks) ok = ok && c.Verify();
+    if (!ok) {
+      RemoveRecursive(txid);
+      continue;
+    }
+    for (const auto& [key, value] : trial.Writes()) m_market.Write(key, value);
+  }
+}
+
+bool Mempool::ComputeReadingOutputs(const consensus::ReadingBatch& batch, std::vector<consensus::TxOut>& outputs,
+                                    consensus::ValidationState& state) const {
+  std::lock_guard lock(m_mutex);
+  return consensus::ComputeReadingOutputs(batch, m_market, m_chain.params(), outputs, state);
 }
 
 void Mempool::BlockDisconnected(const consensus::Block& block) {
@@ -196,7 +265,9 @@ void Mempool::Reorged(std::int64_t now) {
   // it was entered. Whatever the new chain made invalid is refused and so leaves.
   std::vector<Entry> old;
   for (auto& [txid, e] : m_entries) old.push_back(e);
+  // Market records in the order they were accepted (their state depends on it), then by time.
   std::sort(old.begin(), old.end(), [](const Entry& a, const Entry& b) {
+    if (a.market_seq && b.market_seq) return a.market_seq < b.market_seq;
     return a.time != b.time ? a.time < b.time : a.parents.size() < b.parents.size();
   });
   const std::set<crypto::Hash256> before = [&] {
@@ -208,6 +279,9 @@ void Mempool::Reorged(std::int64_t now) {
   m_spends.clear();
   m_by_fee_rate.clear();
   m_bytes = 0;
+  m_market.Clear();
+  m_market_order.clear();
+  m_readings_txs = 0;
   auto disconnected = std::move(m_disconnected);
   m_disconnected.clear();
   for (const auto& tx : disconnected) {
@@ -245,6 +319,7 @@ void Mempool::Expire(std::int64_t now) {
   for (const auto& [txid, e] : m_entries)
     if (e.time + m_options.expiry_seconds < now) expired.push_back(txid);
   for (const auto& t : expired) RemoveRecursive(t);
+  if (!expired.empty()) RebuildMarketLocked();
 }
 
 std::vector<MempoolEntry> Mempool::SelectForBlock(std::size_t max_bytes) const {
@@ -265,14 +340,33 @@ std::vector<MempoolEntry> Mempool::SelectForBlock(std::size_t max_bytes) const {
     visit(txid);
     return order;
   };
+  // Market records first, in the order the pool accepted them: each one's validity depends on
+  // those before it (a meter's readings follow each other, a registration precedes readings).
+  // The first that does not fit ends the run, so that none is taken out of order.
+  for (const auto& [seq, txid] : m_market_order) {
+    auto pkg = package(txid);
+    std::size_t size = 0;
+    for (const auto& t : pkg) size += m_entries.at(t).size;
+    if (used + size > max_bytes) break;
+    for (const auto& t : pkg) {
+      selected.insert(t);
+      out.push_back(m_entries.at(t));
+    }
+    used += size;
+  }
   std::set<crypto::Hash256> skipped;
   for (;;) {
     const crypto::Hash256* best = nullptr;
     std::int64_t best_rate = -1;
     std::vector<crypto::Hash256> best_pkg;
     for (const auto& [txid, e] : m_entries) {
-      if (selected.count(txid) || skipped.count(txid)) continue;
+      if (selected.count(txid) || skipped.count(txid) || e.market_seq) continue;
       auto pkg = package(txid);
+      // It depends on a market record that did not fit: not in this block.
+      if (std::any_of(pkg.begin(), pkg.end(), [&](const auto& t) { return m_entries.at(t).market_seq != 0; })) {
+        skipped.insert(txid);
+        continue;
+      }
       std::int64_t fee = 0;
       std::size_t size = 0;
       for (const auto& t : pkg) {

@@ -11,6 +11,11 @@
 // - Transactions expire after `expiry` seconds.
 // - After a reorganisation, the disconnected blocks' transactions come back; those the new
 //   chain made invalid (spent inputs, immature coinbases) leave, with their descendants.
+// - Market records (docs/market.md) are checked against the chain's market state with the
+//   pool's earlier market records applied on top, in the order they were accepted; after each
+//   block (or removal) the pool replays them and drops those that no longer fit (a funding for
+//   a slot that is over, a reading the chain already counted). Readings transactions pay no
+//   fee: they are exempt from the fee rate but bounded in number (max_readings_txs).
 //
 // Thread-safe: every method takes the pool's lock. Calls into the chainstate (never the
 // other way round: the node forwards chain events with BlockConnected/BlockDisconnected).
@@ -28,6 +33,7 @@
 #include <vector>
 
 #include "consensus/block.h"
+#include "consensus/market_state.h"
 #include "consensus/validation.h"
 #include "ledger/chainstate.h"
 
@@ -38,6 +44,8 @@ struct MempoolOptions {
   /** Floor of the fee rate, in base units per 1000 bytes. */
   std::int64_t min_fee_rate = 1000;
   std::int64_t expiry_seconds = 14 * 24 * 3600;
+  /** Readings transactions (no fee) the pool holds at most. */
+  std::size_t max_readings_txs = 20'000;
 };
 
 /** Why the mempool refused a transaction: a consensus Reason, or a policy code. */
@@ -54,6 +62,7 @@ struct MempoolEntry {
   consensus::Amount fee;
   std::size_t size = 0;
   std::int64_t time = 0;     //!< when it entered
+  std::uint64_t market_seq = 0;  //!< order among the pool's market records (0: none)
   std::int64_t FeeRate() const;  //!< units per 1000 bytes
 };
 
@@ -74,7 +83,17 @@ class Mempool {
   /** Drops expired transactions (and their descendants). */
   void Expire(std::int64_t now);
 
-  /** Transactions for a block: fee-rate order, parents before children, within max_bytes. */
+  /**
+   * The reward outputs a readings batch needs on top of the chain and the pool's pending
+   * records; false with the reason when the batch does not fit them.
+   */
+  bool ComputeReadingOutputs(const consensus::ReadingBatch& batch, std::vector<consensus::TxOut>& outputs,
+                             consensus::ValidationState& state) const;
+
+  /**
+   * Transactions for a block, within max_bytes: market records first in the order they were
+   * accepted (with their ancestors), then the rest by package fee rate; parents before children.
+   */
   std::vector<MempoolEntry> SelectForBlock(std::size_t max_bytes) const;
 
   std::optional<MempoolEntry> Get(const crypto::Hash256& txid) const;
@@ -110,6 +129,8 @@ class Mempool {
   void RemoveOne(const crypto::Hash256& txid);
   void TrimToSize(std::int64_t now);
   std::int64_t MinFeeRateLocked(std::int64_t now) const;
+  /** Replays the pool's market records on the chain's state; drops those that fail. */
+  void RebuildMarketLocked();
 
   ledger::Chainstate& m_chain;
   MempoolOptions m_options;
@@ -123,6 +144,11 @@ class Mempool {
   std::uint64_t m_sequence = 0;
   std::vector<consensus::TransactionRef> m_disconnected;  //!< from disconnected blocks, oldest block first
   std::vector<crypto::Hash256> m_removed;
+  ledger::ChainMarketStore m_chain_market;
+  consensus::MarketOverlay m_market;             //!< the pool's market records on the chain's state
+  std::map<std::uint64_t, crypto::Hash256> m_market_order;  //!< market_seq -> txid
+  std::uint64_t m_next_market_seq = 1;
+  std::size_t m_readings_txs = 0;
 };
 
 }  // namespace wattline::node

@@ -13,6 +13,7 @@
 #include "crypto/random.h"
 #include "node/address.h"
 #include "node/logging.h"
+#include "node/market.h"
 #include "node/miner.h"
 #include "node/network.h"
 #include "node/tx_index.h"
@@ -172,25 +173,57 @@ bool Node::Init(std::string& error) {
     return false;
   }
 
+  s = ReadingIndex::Open(dir / "readingindex", *m_chainstate, m_readingindex);
+  if (!s.ok()) {
+    error = s.message();
+    return false;
+  }
+  m_market = std::make_unique<Market>(*this);
+
   if (m_options.utility) {
-    const fs::path key_path = dir / "utility.key";
     std::optional<crypto::SecretKey> key;
-    if (auto line = ReadFirstLine(key_path)) {
+    if (!m_options.utility_key_file.empty()) {
+      const fs::path& key_path = m_options.utility_key_file;
+      auto line = ReadFirstLine(key_path);
+      if (!line) {
+        error = "cannot read the utility key file " + key_path.string();
+        return false;
+      }
       auto raw = crypto::HexDecode(*line);
-      if (raw) key = crypto::SecretKey::FromBytes(*raw);
+      if (raw && raw->size() == 32) key = crypto::SecretKey::FromBytes(*raw);
       if (!key) {
-        error = "utility key file " + key_path.string() + " is corrupt";
+        error = "utility key file " + key_path.string() + " does not hold a secret key (64 hex digits)";
         return false;
       }
+    } else if (params.network == consensus::Network::kDevnet || params.network == consensus::Network::kRegtest) {
+      key = crypto::SecretKey::FromBytes(consensus::DocumentedUtilitySecret(params.network).span());
     } else {
-      key = crypto::SecretKey::Generate();
-      if (!WriteSecretFile(key_path, crypto::HexEncode(key->bytes()) + "\n")) {
-        error = "cannot write " + key_path.string();
-        return false;
+      const fs::path key_path = dir / "utility.key";
+      if (auto line = ReadFirstLine(key_path)) {
+        auto raw = crypto::HexDecode(*line);
+        if (raw) key = crypto::SecretKey::FromBytes(*raw);
+        if (!key) {
+          error = "utility key file " + key_path.string() + " is corrupt";
+          return false;
+        }
+      } else {
+        key = crypto::SecretKey::Generate();
+        if (!WriteSecretFile(key_path, crypto::HexEncode(key->bytes()) + "\n")) {
+          error = "cannot write " + key_path.string();
+          return false;
+        }
+        Log(Category::kNode)->info("generated the utility key in {}", key_path.string());
       }
-      Log(Category::kNode)->info("generated the utility key in {}", key_path.string());
     }
     m_utility_key = key->PubKey();
+    m_utility_secret = key;
+    const auto in_force = m_market->Globals().UtilityKeyAt(m_chainstate->Height() + 1);
+    if (*m_utility_key == in_force) {
+      Log(Category::kNode)->info("acting as the utility ({})", crypto::HexEncode(m_utility_key->span()));
+    } else {
+      Log(Category::kNode)->warn("the utility key {} is not the chain's utility key {}: utility records will be refused",
+                                 crypto::HexEncode(m_utility_key->span()), crypto::HexEncode(in_force.span()));
+    }
   }
 
   if (m_options.wallet) {
@@ -295,6 +328,8 @@ Node::~Node() {
   m_network.reset();
   m_miner.reset();
   m_wallet.reset();
+  m_market.reset();
+  m_readingindex.reset();
   m_txindex.reset();
   m_mempool.reset();
   m_chainstate.reset();
@@ -307,7 +342,10 @@ Mempool& Node::mempool() { return *m_mempool; }
 Wallet* Node::wallet() { return m_wallet.get(); }
 Miner& Node::miner() { return *m_miner; }
 TxIndex& Node::txindex() { return *m_txindex; }
+Market& Node::market() { return *m_market; }
+ReadingIndex& Node::readingindex() { return *m_readingindex; }
 std::optional<crypto::XOnlyPubKey> Node::UtilityKey() const { return m_utility_key; }
+crypto::Signature Node::SignAsUtility(const crypto::Hash256& msg) const { return m_utility_secret.value().Sign(msg); }
 
 bool Node::SubmitBlock(const consensus::Block& block, consensus::ValidationState& state) {
   std::lock_guard lock(m_submit_mutex);
@@ -324,6 +362,7 @@ void Node::ForwardEvents() {
     if (e.connected) {
       m_mempool->BlockConnected(e.block);
       m_txindex->BlockConnected(e.block, e.hash);
+      m_readingindex->BlockConnected(e.block, e.height, e.hash);
       if (m_wallet) m_wallet->BlockConnected(e.block, e.height);
       Log(Category::kValidation)->info("connected block {} at height {} ({} tx)", e.hash.ToHex(), e.height,
                                        e.block.txs.size());
@@ -331,6 +370,7 @@ void Node::ForwardEvents() {
       reorg = true;
       m_mempool->BlockDisconnected(e.block);
       m_txindex->BlockDisconnected(e.block, e.prev_hash);
+      m_readingindex->BlockDisconnected(e.block, e.prev_hash);
       if (m_wallet) m_wallet->BlockDisconnected(e.block, e.height);
       Log(Category::kValidation)->info("disconnected block {} at height {}", e.hash.ToHex(), e.height);
     }

@@ -26,8 +26,10 @@
 
 namespace wattline::node {
 
+class Market;
 class Miner;
 class Network;
+class ReadingIndex;
 struct NetworkOptions;
 class TxIndex;
 
@@ -43,8 +45,13 @@ struct NodeOptions {
   std::string wallet_passphrase;
   /** Unlock at start with `<datadir>/wallet.passphrase` when it exists. */
   bool wallet_autounlock = true;
-  /** Utility role: load or generate the utility key in `<datadir>/utility.key` (0600). */
+  /**
+   * Utility role: sign market records with the utility key from utility_key_file; without a
+   * file, the network's documented key on devnet and regtest, `<datadir>/utility.key`
+   * (generated, 0600) on main and testnet.
+   */
   bool utility = false;
+  std::filesystem::path utility_key_file;
   /** Mining at start, with this many threads (0: off). */
   unsigned mine_threads = 0;
   /** Payout address; empty: the wallet's default key. */
@@ -81,6 +88,8 @@ class Node {
   Wallet* wallet();
   Miner& miner();
   TxIndex& txindex();
+  Market& market();
+  ReadingIndex& readingindex();
 
   /** Validates and stores a block; forwards the chain events. */
   bool SubmitBlock(const consensus::Block& block, consensus::ValidationState& state);
@@ -104,8 +113,10 @@ class Node {
   /** Local clock in Unix seconds (one place, so tests can reason about it). */
   static std::int64_t Now();
 
-  /** The utility public key when the utility role is on (`<datadir>/utility.key`). */
+  /** The utility public key when the utility role is on. */
   std::optional<crypto::XOnlyPubKey> UtilityKey() const;
+  /** A BIP340 signature with the utility key; precondition: UtilityKey() is set. */
+  crypto::Signature SignAsUtility(const crypto::Hash256& msg) const;
 
   /** Periodic work: mempool expiry, wallet re-lock. Called by the daemon every few seconds. */
   void Tick();
@@ -127,11 +138,14 @@ class Node {
   std::unique_ptr<ledger::Chainstate> m_chainstate;
   std::unique_ptr<Mempool> m_mempool;
   std::unique_ptr<TxIndex> m_txindex;
+  std::unique_ptr<ReadingIndex> m_readingindex;
+  std::unique_ptr<Market> m_market;
   std::unique_ptr<ChainForWallet> m_wallet_chain;
   std::unique_ptr<Wallet> m_wallet;
   std::unique_ptr<Miner> m_miner;
   std::unique_ptr<Network> m_network;
   std::optional<crypto::XOnlyPubKey> m_utility_key;
+  std::optional<crypto::SecretKey> m_utility_secret;
   std::mutex m_submit_mutex;  //!< one chain update at a time, events forwarded in order
   std::mutex m_listeners_mutex;
   std::uint64_t m_next_listener = 1;

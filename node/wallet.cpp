@@ -566,6 +566,25 @@ Wallet::Result Wallet::Send(const std::string& address, Amount amount, std::int6
   if (amount.units <= 0 || amount > consensus::kMaxMoney)
     return Fail(Error::kBadAmount, "amount must be above 0 and at most 21000000 coins, got " +
                                        std::to_string(amount.units) + " units");
+  SendRequest request;
+  request.outputs.push_back({amount, consensus::Condition::Key(*payee)});
+  request.fee_rate = fee_rate;
+  return SendTransaction(request, txid);
+}
+
+Wallet::Result Wallet::SendTransaction(const SendRequest& request, crypto::Hash256& txid) {
+  Impl& w = *m_impl;
+  const std::int64_t fee_rate = request.fee_rate;
+  Amount out_total{0};
+  for (const auto& o : request.outputs) {
+    auto sum = consensus::CheckedAdd(out_total, o.amount);
+    if (!sum) return Fail(Error::kBadAmount, "outputs above 21000000 coins");
+    out_total = *sum;
+  }
+  if (!consensus::MoneyRange(request.minted) || request.minted > out_total)
+    return Fail(Error::kBadAmount, "minted coins must be paid by the outputs");
+  // What the inputs must cover besides the fee.
+  const Amount amount{out_total.units - request.minted.units};
   if (fee_rate < 0 || fee_rate > kMaxFeeRate)
     return Fail(Error::kBadAmount, "fee rate must be between 0 and " + std::to_string(kMaxFeeRate) +
                                        " units per 1000 bytes, got " + std::to_string(fee_rate));
@@ -598,7 +617,8 @@ Wallet::Result Wallet::Send(const std::string& address, Amount amount, std::int6
     auto build = [&](std::size_t n_inputs, std::int64_t change, const crypto::XOnlyPubKey& change_key) {
       consensus::MutableTransaction m;
       for (std::size_t i = 0; i < n_inputs; ++i) m.inputs.push_back({candidates[i].op, {}});
-      m.outputs.push_back({amount, consensus::Condition::Key(*payee)});
+      m.outputs = request.outputs;
+      if (request.record && n_inputs > 0) m.record = request.record(m.inputs[0].prevout);
       if (change > 0) m.outputs.push_back({Amount{change}, consensus::Condition::Key(change_key)});
       const crypto::Hash256 id = m.ComputeTxid();
       for (std::size_t i = 0; i < n_inputs; ++i) {
@@ -618,8 +638,10 @@ Wallet::Result Wallet::Send(const std::string& address, Amount amount, std::int6
     std::int64_t change = 0;
     const crypto::XOnlyPubKey sizing_key = w.contents.keys.front();  // same size as any key
     for (;;) {
-      while (selected < amount.units + fee && n < candidates.size()) selected += candidates[n++].out.amount.units;
-      if (selected < amount.units + fee) {
+      // At least one input: it pays the fee, and utility records sign the first one.
+      while ((selected < amount.units + fee || n == 0) && n < candidates.size())
+        selected += candidates[n++].out.amount.units;
+      if (selected < amount.units + fee || n == 0) {
         return Fail(Error::kInsufficientFunds,
                     "insufficient funds: need " + FormatAmount(amount.units + fee) + " (amount " +
                         FormatAmount(amount.units) + " + fee " + FormatAmount(fee) + "), spendable " +

@@ -71,6 +71,19 @@ struct WalletOptions {
   std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
+/**
+ * A transaction the wallet funds: the outputs come first, in order, then the change; the inputs
+ * are the wallet's. `minted` is what the record mints (a meter grant): it counts as input value.
+ * `record`, when set, is called with the first input's outpoint (utility records sign it) and
+ * may be called more than once while the fee is sized; it must return records of one size.
+ */
+struct SendRequest {
+  std::vector<consensus::TxOut> outputs;
+  consensus::Amount minted{0};
+  std::function<consensus::Record(const consensus::OutPoint& first_input)> record;
+  std::int64_t fee_rate = 0;  //!< units per 1000 bytes; 0: the mempool minimum
+};
+
 class Wallet {
  public:
   enum class Error { kNone, kNotFound, kCorrupt, kWrongPassphrase, kLocked, kInsufficientFunds, kBadAddress,
@@ -114,6 +127,8 @@ class Wallet {
   WalletBalance Balance() const;
   /** Builds, signs and submits a payment; fee from the fee rate (0: the mempool minimum). */
   Result Send(const std::string& address, consensus::Amount amount, std::int64_t fee_rate, crypto::Hash256& txid);
+  /** Funds, signs and submits a transaction of any outputs and record (at least one input). */
+  Result SendTransaction(const SendRequest& request, crypto::Hash256& txid);
   std::vector<WalletTxRecord> History() const;
   /** Forgets what it knew of the chain and scans the active chain again. */
   void Rescan();

@@ -82,7 +82,7 @@ TEST(ConditionCodec, Errors) {
   EXPECT_EQ(DecCond(KeyCond(1).substr(0, 64)), DecodeError::kTruncated);
   EXPECT_EQ(DecCond(KeyCond(1) + "00"), DecodeError::kTrailingBytes);
   EXPECT_EQ(DecCond("00" + Hex32(1)), DecodeError::kUnknownConditionType);
-  EXPECT_EQ(DecCond("06" + Hex32(1)), DecodeError::kUnknownConditionType);
+  EXPECT_EQ(DecCond("07" + Hex32(1)), DecodeError::kUnknownConditionType);  // 6 is Channel
   EXPECT_EQ(DecCond("ff"), DecodeError::kUnknownConditionType);
   // Multisig: n is one byte and at most 16.
   std::string keys16, keys17;
@@ -152,7 +152,8 @@ TEST(RecordCodec, LayoutAndErrors) {
   EXPECT_EQ(DecRecord("0001"), DecodeError::kTrailingBytes);  // kind 0 carries nothing
   EXPECT_EQ(DecRecord("8000"), DecodeError::kNonMinimalVarInt);
   EXPECT_EQ(DecRecord("01" "8100" "00"), DecodeError::kNonMinimalVarInt);
-  for (const char* reserved : {"02", "03", "04", "05", "06", "07", "7f", "ffffffff0f"})
+  // 2-5, 7, 8: the market (consensus/market.h); 6 stays reserved for channel settlement.
+  for (const char* reserved : {"06", "09", "7f", "ffffffff0f"})
     EXPECT_EQ(DecRecord(std::string(reserved) + "0100"), DecodeError::kUnknownRecordKind) << reserved;
   EXPECT_EQ(DecRecord("8080808010"), DecodeError::kVarIntOverflow);          // kind 2^32
   EXPECT_EQ(DecRecord("01" "8080808010" "00"), DecodeError::kVarIntOverflow);  // version 2^32
@@ -211,7 +212,7 @@ TEST(TransactionCodec, Errors) {
             DecodeError::kOk);
   EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + "01" "00e1f50500000000" "07" + Hex32(1) + "00" + witness),
             DecodeError::kUnknownConditionType);
-  EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + kOneKeyOutput + "02" "0100" + witness), DecodeError::kUnknownRecordKind);
+  EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + kOneKeyOutput + "06" "0100" + witness), DecodeError::kUnknownRecordKind);
   EXPECT_EQ(DecTx(Payment("05" + Sig64(7))), DecodeError::kUnknownSatisfactionType);
   EXPECT_EQ(DecTx(Payment("0302" + witness)), DecodeError::kBadBranch);
   EXPECT_EQ(DecTx(Payment("020000")), DecodeError::kEmptyMultisigSigners);

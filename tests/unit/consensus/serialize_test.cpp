@@ -205,12 +205,12 @@ TEST(Serialize, VarBytes) {
 
 TEST(Serialize, DecodeErrorNamesAreDistinctAndStable) {
   std::set<std::string_view> names;
-  for (int i = 0; i <= 14; ++i) {
+  for (int i = 0; i <= 15; ++i) {
     auto name = DecodeErrorName(static_cast<DecodeError>(i));
     EXPECT_NE(name, "unknown-decode-error") << i;
     EXPECT_TRUE(names.insert(name).second) << name;
   }
-  EXPECT_EQ(DecodeErrorName(static_cast<DecodeError>(15)), "unknown-decode-error");
+  EXPECT_EQ(DecodeErrorName(static_cast<DecodeError>(16)), "unknown-decode-error");
   EXPECT_EQ(DecodeErrorName(DecodeError::kNonMinimalVarInt), "non-minimal-varint");
   EXPECT_EQ(DecodeErrorName(DecodeError::kEmptyMultisigSigners), "empty-multisig-signers");
 }
