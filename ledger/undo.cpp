@@ -35,6 +35,8 @@ consensus::DecodeError DecodeUndo(consensus::ByteSpan bytes, BlockUndo& undo) {
     // An empty section is never written: a lone zero byte is trailing garbage.
     if (r.Count(entries, consensus::kMaxBlockSize, 3) && entries == 0) r.Fail(consensus::DecodeError::kTrailingBytes);
     if (r.ok()) {
+      // Keys are written in increasing order (the map's); any other order is a second encoding.
+      std::string previous;
       for (std::size_t i = 0; i < entries; ++i) {
         consensus::Bytes key, value;
         std::uint8_t present = 0;
@@ -45,10 +47,12 @@ consensus::DecodeError DecodeUndo(consensus::ByteSpan bytes, BlockUndo& undo) {
         }
         if (present && !r.VarBytes(value, consensus::kMaxRecordPayload)) break;
         std::string k(key.begin(), key.end());
-        if (k.empty() || !undo.market.emplace(std::move(k), present ? std::optional(value) : std::nullopt).second) {
+        if (k.empty() || (i > 0 && k <= previous)) {
           r.Fail(consensus::DecodeError::kBadFieldValue);
           break;
         }
+        previous = k;
+        undo.market.emplace(std::move(k), present ? std::optional(value) : std::nullopt);
       }
     }
   }

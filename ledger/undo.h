@@ -3,8 +3,8 @@
 // entries the block changed, with the values they had before it.
 //
 // Encoding: varint count, coins; then, only when the block changed the market state, varint
-// count, and per entry bytes(key), u8 present, [bytes(value)]. Undo data written before the
-// market existed ends after the coins and decodes with no market entries.
+// count, and per entry in strictly increasing key order bytes(key), u8 present, [bytes(value)].
+// Undo data written before the market existed ends after the coins and decodes with no market entries.
 #pragma once
 
 #include <map>
