@@ -20,6 +20,8 @@
 #include "crypto/hash.h"
 #include "crypto/schnorr.h"
 #include "ledger/chainstate.h"
+#include "consensus/market_state.h"
+#include "node/market.h"
 #include "node/mempool.h"
 #include "node/network.h"
 #include "node/wallet.h"
@@ -101,6 +103,36 @@ class PeerControl {
   virtual void ClearBans() = 0;
 };
 
+/** The node's energy market as the market services need it (node::Market in the daemon). */
+class MarketControl {
+ public:
+  virtual ~MarketControl() = default;
+  virtual consensus::MarketGlobals Globals() const = 0;
+  virtual std::optional<consensus::MeterState> Meter(const consensus::MeterId& meter) const = 0;
+  virtual std::vector<std::pair<consensus::MeterId, consensus::MeterState>> Meters() const = 0;
+  virtual std::uint64_t Demand(std::uint32_t slot) const = 0;
+  virtual std::uint64_t PriceOfSlot(std::uint32_t slot) const = 0;
+  virtual std::uint64_t OwnerRewards(const crypto::XOnlyPubKey& owner) const = 0;
+  /** The slot of the next block. */
+  virtual std::uint32_t NextSlot() const = 0;
+  virtual node::MarketError RegisterMeter(const consensus::MeterId& meter, const crypto::XOnlyPubKey& owner,
+                                          consensus::MeterRole role, consensus::Amount grant, std::int64_t fee_rate,
+                                          crypto::Hash256& txid) = 0;
+  virtual node::MarketError DeregisterMeter(const consensus::MeterId& meter, std::int64_t fee_rate,
+                                            crypto::Hash256& txid) = 0;
+  virtual node::MarketError SetCoefficients(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::int64_t fee_rate,
+                                            crypto::Hash256& txid) = 0;
+  virtual node::MarketError RotateKey(const crypto::XOnlyPubKey& new_key, std::int64_t fee_rate,
+                                      crypto::Hash256& txid) = 0;
+  virtual node::MarketError SubmitReadings(const consensus::ReadingBatch& batch, crypto::Hash256& txid,
+                                           consensus::Amount& rewards) = 0;
+  virtual std::vector<node::IndexedReading> ListReadings(const consensus::MeterId& meter, std::uint64_t from_start,
+                                                         std::size_t limit) const = 0;
+  virtual bool PutBlob(consensus::ByteSpan data, consensus::Cid& cid, std::string& error) = 0;
+  /** nullopt with error: absent (NOT_FOUND) when *absent is set, else damaged. */
+  virtual std::optional<consensus::Bytes> GetBlob(const consensus::Cid& cid, bool& absent, std::string& error) const = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -155,6 +187,8 @@ class Backend {
 
   /** The peer-to-peer network: nullptr when the node runs without it (--p2p=0). */
   virtual PeerControl* Peers() = 0;
+  /** The energy market: nullptr when the node has none. */
+  virtual MarketControl* Market() = 0;
 
   // Events. Listeners run on the node's threads: they only queue.
   virtual std::uint64_t SubscribeBlocks(std::function<void(const BlockNotice&)> fn) = 0;

@@ -12,6 +12,8 @@
 
 #include "consensus/amount.h"
 #include "consensus/block.h"
+#include "consensus/market.h"
+#include "consensus/market_state.h"
 #include "consensus/params.h"
 #include "consensus/transaction.h"
 #include "crypto/hash.h"
@@ -48,6 +50,26 @@ RpcError ParseBlockId(const v1::BlockId& id, BlockSelector& out);
 /** count in [1, max]. */
 RpcError ParseCount(std::uint64_t value, std::string_view field, std::uint64_t max, std::uint32_t& out);
 RpcError ParsePassphrase(const std::string& text, std::string_view field);
+
+/** A public key: exactly 64 hex digits and a point of the curve. */
+RpcError ParseKey(std::string_view hex, std::string_view field, crypto::XOnlyPubKey& out);
+/** A BIP340 signature: exactly 128 hex digits. */
+RpcError ParseSignature(std::string_view hex, std::string_view field, crypto::Signature& out);
+/** An owner: 64 hex digits (a key) or an address of the node's network. */
+RpcError ParseOwner(std::string_view text, std::string_view field, const AddressDecoder& decode,
+                    crypto::XOnlyPubKey& out);
+RpcError ParseMeterRole(int value, std::string_view field, consensus::MeterRole& out);
+/** A raw sha2-256 CIDv1 in its text form ("b" + base32, 59 characters). */
+RpcError ParseCid(std::string_view text, std::string_view field, consensus::Cid& out);
+/** A reading; field prefixes the messages, e.g. "readings[2]". */
+RpcError ParseReading(const v1::Reading& in, std::string_view field, consensus::Reading& out);
+/** 1 .. kMaxReadingsPerBatch readings and the optional series CID. */
+RpcError ParseReadingBatch(const v1::SubmitReadingsRequest& in, consensus::ReadingBatch& out);
+
+v1::MeterRole MeterRoleToProto(consensus::MeterRole role);
+void ReadingToProto(const consensus::Reading& r, v1::Reading* out);
+void MeterInfoToProto(const consensus::MeterId& id, const consensus::MeterState& s, const AddressEncoder& encode,
+                      v1::MeterInfo* out);
 
 v1::Network NetworkToProto(consensus::Network network);
 std::optional<consensus::Network> NetworkFromProto(int value);

@@ -101,3 +101,57 @@ grpc::Status EventServiceImpl::SubscribeTransactions(grpc::ServerContext* ctx,
 }
 
 }  // namespace wattline::rpc
+
+namespace wattline::rpc {
+
+grpc::Status MeterServiceImpl::StreamReadings(grpc::ServerContext* ctx, const v1::StreamReadingsRequest* req,
+                                              grpc::ServerWriter<v1::ChainReading>* writer) {
+  RPC_AUTHORIZE(ctx, "MeterService", "StreamReadings");
+  std::optional<consensus::MeterId> only;
+  if (!req->meter().empty()) {
+    consensus::MeterId m;
+    if (auto e = ParseKey(req->meter(), "meter", m); !e.ok()) return Finish(ctx, e);
+    only = m;
+  }
+  StreamSlot slot(m_env);
+  if (!slot.ok()) return {grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open event streams"};
+  // The listener only queues the block notice; this thread reads the block and its readings.
+  auto queue = std::make_shared<EventQueue<BlockNotice>>(m_env.stream_queue);
+  Subscription sub(m_env.backend, m_env.backend.SubscribeBlocks([queue](const BlockNotice& n) {
+    if (n.connected) queue->Push(n);
+  }));
+  writer->SendInitialMetadata();
+  std::uint64_t sent = 0;
+  const std::uint32_t max_events = req->max_events();
+  for (;;) {
+    if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "cancelled by the client"};
+    if (m_env.shutting_down.load()) return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
+    auto notice = queue->Pop(kPoll);
+    if (!notice) {
+      if (queue->overflowed())
+        return {grpc::StatusCode::RESOURCE_EXHAUSTED, "blocks arrived faster than the client read their readings"};
+      continue;
+    }
+    consensus::Block block;
+    if (!m_env.backend.ReadBlock(notice->hash, block)) continue;  // pruned or gone: nothing to tell
+    for (const auto& tx : block.txs) {
+      if (tx->record().kind != consensus::RecordKind::kReadings) continue;
+      consensus::MarketRecord rec;
+      if (consensus::DecodeMarketRecord(tx->record(), rec) != consensus::DecodeError::kOk) continue;
+      const auto* batch = std::get_if<consensus::ReadingBatch>(&rec);
+      if (batch == nullptr) continue;
+      for (const auto& r : batch->readings) {
+        if (only && r.meter != *only) continue;
+        v1::ChainReading msg;
+        ReadingToProto(r, msg.mutable_reading());
+        msg.set_height(notice->height);
+        msg.set_txid(tx->txid().ToHex());
+        if (!writer->Write(msg)) return {grpc::StatusCode::CANCELLED, "client went away"};
+        ++sent;
+        if (max_events != 0 && sent >= max_events) return grpc::Status::OK;
+      }
+    }
+  }
+}
+
+}  // namespace wattline::rpc

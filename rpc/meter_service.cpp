@@ -73,3 +73,83 @@ grpc::Status MeterServiceImpl::ScheduleHousehold(grpc::ServerContext* ctx, const
 }
 
 }  // namespace wattline::rpc
+
+// --- The market side of MeterService: readings and blobs ----------------------------------------
+
+namespace wattline::rpc {
+namespace {
+constexpr std::uint32_t kDefaultReadings = 1000;
+constexpr std::uint32_t kMaxReadings = 1000;
+}  // namespace
+
+RpcError NoMarket() { return {grpc::StatusCode::FAILED_PRECONDITION, "this node serves no energy market", ""}; }
+
+grpc::Status MeterServiceImpl::SubmitReadings(grpc::ServerContext* ctx, const v1::SubmitReadingsRequest* req,
+                                              v1::SubmitReadingsResponse* out) {
+  RPC_AUTHORIZE(ctx, "MeterService", "SubmitReadings");
+  consensus::ReadingBatch batch;
+  if (auto e = ParseReadingBatch(*req, batch); !e.ok()) return Finish(ctx, e);
+  MarketControl* market = m_env.backend.Market();
+  if (market == nullptr) return Finish(ctx, NoMarket());
+  crypto::Hash256 txid;
+  consensus::Amount rewards{0};
+  if (auto e = market->SubmitReadings(batch, txid, rewards); !e.ok()) return Finish(ctx, FromMarket(e));
+  out->set_txid(txid.ToHex());
+  out->set_rewards(rewards.units);
+  return grpc::Status::OK;
+}
+
+grpc::Status MeterServiceImpl::ListReadings(grpc::ServerContext* ctx, const v1::ListReadingsRequest* req,
+                                            v1::ListReadingsResponse* out) {
+  RPC_AUTHORIZE(ctx, "MeterService", "ListReadings");
+  consensus::MeterId meter;
+  if (auto e = ParseKey(req->meter(), "meter", meter); !e.ok()) return Finish(ctx, e);
+  std::uint32_t limit = kDefaultReadings;
+  if (req->limit() != 0) {
+    if (auto e = ParseCount(req->limit(), "limit", kMaxReadings, limit); !e.ok()) return Finish(ctx, e);
+  }
+  MarketControl* market = m_env.backend.Market();
+  if (market == nullptr) return Finish(ctx, NoMarket());
+  for (const auto& r : market->ListReadings(meter, req->from_start(), limit)) {
+    auto* c = out->add_readings();
+    ReadingToProto(r.reading, c->mutable_reading());
+    c->set_height(r.height);
+    c->set_txid(r.txid.ToHex());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MeterServiceImpl::PutBlob(grpc::ServerContext* ctx, const v1::PutBlobRequest* req,
+                                       v1::PutBlobResponse* out) {
+  RPC_AUTHORIZE(ctx, "MeterService", "PutBlob");
+  if (req->data().empty()) return Finish(ctx, Invalid("data: empty blob"));
+  if (req->data().size() > node::BlobStore::kMaxBlobSize) {
+    return Finish(ctx, Invalid("data: " + std::to_string(req->data().size()) + " bytes, more than the maximum " +
+                                   std::to_string(node::BlobStore::kMaxBlobSize)));
+  }
+  MarketControl* market = m_env.backend.Market();
+  if (market == nullptr) return Finish(ctx, NoMarket());
+  consensus::Cid cid{};
+  std::string error;
+  const consensus::ByteSpan data(reinterpret_cast<const std::uint8_t*>(req->data().data()), req->data().size());
+  if (!market->PutBlob(data, cid, error)) return Finish(ctx, {grpc::StatusCode::INTERNAL, error, ""});
+  out->set_cid(consensus::CidToString(cid));
+  return grpc::Status::OK;
+}
+
+grpc::Status MeterServiceImpl::GetBlob(grpc::ServerContext* ctx, const v1::GetBlobRequest* req,
+                                       v1::GetBlobResponse* out) {
+  RPC_AUTHORIZE(ctx, "MeterService", "GetBlob");
+  consensus::Cid cid{};
+  if (auto e = ParseCid(req->cid(), "cid", cid); !e.ok()) return Finish(ctx, e);
+  MarketControl* market = m_env.backend.Market();
+  if (market == nullptr) return Finish(ctx, NoMarket());
+  bool absent = false;
+  std::string error;
+  auto data = market->GetBlob(cid, absent, error);
+  if (!data) return Finish(ctx, {absent ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::DATA_LOSS, error, ""});
+  out->set_data(std::string(data->begin(), data->end()));
+  return grpc::Status::OK;
+}
+
+}  // namespace wattline::rpc

@@ -3,6 +3,7 @@
 #include "rpc/node_backend.h"
 
 #include "node/address.h"
+#include "node/market.h"
 #include "node/miner.h"
 #include "node/network.h"
 #include "node/node.h"
@@ -58,9 +59,59 @@ class NetworkControl final : public PeerControl {
   node::Node& m_node;
 };
 
+/** node::Market and node::ReadingIndex behind MarketControl; both live as long as the node. */
+class NodeMarket final : public MarketControl {
+ public:
+  explicit NodeMarket(node::Node& node) : m_node(node) {}
+  consensus::MarketGlobals Globals() const override { return M().Globals(); }
+  std::optional<consensus::MeterState> Meter(const consensus::MeterId& meter) const override { return M().Meter(meter); }
+  std::vector<std::pair<consensus::MeterId, consensus::MeterState>> Meters() const override { return M().Meters(); }
+  std::uint64_t Demand(std::uint32_t slot) const override { return M().Demand(slot); }
+  std::uint64_t PriceOfSlot(std::uint32_t slot) const override { return M().PriceOfSlot(slot); }
+  std::uint64_t OwnerRewards(const crypto::XOnlyPubKey& owner) const override { return M().OwnerRewards(owner); }
+  std::uint32_t NextSlot() const override { return M().NextSlot(); }
+  node::MarketError RegisterMeter(const consensus::MeterId& meter, const crypto::XOnlyPubKey& owner,
+                                  consensus::MeterRole role, consensus::Amount grant, std::int64_t fee_rate,
+                                  crypto::Hash256& txid) override {
+    return M().RegisterMeter(meter, owner, role, grant, fee_rate, txid);
+  }
+  node::MarketError DeregisterMeter(const consensus::MeterId& meter, std::int64_t fee_rate,
+                                    crypto::Hash256& txid) override {
+    return M().DeregisterMeter(meter, fee_rate, txid);
+  }
+  node::MarketError SetCoefficients(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::int64_t fee_rate,
+                                    crypto::Hash256& txid) override {
+    return M().SetCoefficients(a, b, c, fee_rate, txid);
+  }
+  node::MarketError RotateKey(const crypto::XOnlyPubKey& new_key, std::int64_t fee_rate, crypto::Hash256& txid) override {
+    return M().RotateKey(new_key, fee_rate, txid);
+  }
+  node::MarketError SubmitReadings(const consensus::ReadingBatch& batch, crypto::Hash256& txid,
+                                   consensus::Amount& rewards) override {
+    return M().SubmitReadings(batch, txid, rewards);
+  }
+  std::vector<node::IndexedReading> ListReadings(const consensus::MeterId& meter, std::uint64_t from_start,
+                                                 std::size_t limit) const override {
+    return m_node.readingindex().List(meter, from_start, limit);
+  }
+  bool PutBlob(consensus::ByteSpan data, consensus::Cid& cid, std::string& error) override {
+    return M().blobs().Put(data, cid, error);
+  }
+  std::optional<consensus::Bytes> GetBlob(const consensus::Cid& cid, bool& absent, std::string& error) const override {
+    auto data = M().blobs().Get(cid, error);
+    // node::BlobStore says "no blob <cid>" when the file is absent, otherwise it is damaged.
+    absent = !data && error.rfind("no blob", 0) == 0;
+    return data;
+  }
+
+ private:
+  node::Market& M() const { return m_node.market(); }
+  node::Node& m_node;
+};
+
 class NodeBackend final : public Backend {
  public:
-  explicit NodeBackend(node::Node& node) : m_node(node), m_peers(node) {}
+  explicit NodeBackend(node::Node& node) : m_node(node), m_peers(node), m_market(node) {}
 
   const consensus::Params& params() const override { return m_node.params(); }
   std::string Version() const override { return WATTLINE_VERSION; }
@@ -140,6 +191,7 @@ class NodeBackend final : public Backend {
 
   ledger::Chainstate::CoinStats CoinStats() override { return m_node.chainstate().ComputeCoinStats(); }
   PeerControl* Peers() override { return m_node.network() != nullptr ? &m_peers : nullptr; }
+  MarketControl* Market() override { return &m_market; }
 
   SubmitResult SubmitTransaction(const consensus::TransactionRef& tx) override {
     SubmitResult r;
@@ -202,6 +254,7 @@ class NodeBackend final : public Backend {
   node::Wallet& W() const { return *m_node.wallet(); }  // handlers check HasWallet() first
   node::Node& m_node;
   NetworkControl m_peers;
+  NodeMarket m_market;
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Roles of the gRPC API and the one table that says which role may call which method.
 //
-// Four bearer credentials exist (rpc/credentials.h): admin may call everything; wallet, meter
-// and utility only the methods the table lists for them. The table is keyed by the gRPC path
+// Four bearer credentials exist (rpc/credentials.h): admin may call every method but the
+// utility's write methods (UtilityService Register/Deregister/SetCoefficients/RotateKey, which
+// only the utility credential may call); wallet, meter and utility only the methods the table
+// lists for them. The table is keyed by the gRPC path
 // "/package.Service/Method"; a method missing from it is refused to every role but admin, and
 // tests/unit/rpc/roles_test.cpp fails when a method of the proto has no entry.
 #pragma once
@@ -26,14 +28,14 @@ constexpr RoleMask Mask(Role r) { return static_cast<RoleMask>(1u << static_cast
 
 struct MethodRule {
   std::string_view path;  //!< "/wattline.v1.NodeService/GetInfo"
-  RoleMask allowed;       //!< admin is always allowed, whatever the mask says
+  RoleMask allowed;       //!< the roles allowed (admin only when its bit is set)
 };
 
 /** The table (sorted by path). */
 std::span<const MethodRule> MethodTable();
 /** The rule for a path, or nullptr. */
 const MethodRule* FindMethod(std::string_view path);
-/** Whether role may call path: admin always; others only when the table lists them. */
+/** Whether role may call path: by the table's mask; a path not in the table: admin only. */
 bool IsAllowed(Role role, std::string_view path);
 
 /** The gRPC path of the reflection service (v1alpha: the one gRPC 1.51 serves). */

@@ -34,6 +34,8 @@ struct RpcServer::Impl {
   std::unique_ptr<MeterServiceImpl> meter;
   std::unique_ptr<EventServiceImpl> events;
   std::unique_ptr<PeerServiceImpl> peers;
+  std::unique_ptr<UtilityServiceImpl> utility;
+  std::unique_ptr<MarketServiceImpl> market;
   std::unique_ptr<grpc::Server> server;
   bool stopped = false;
 };
@@ -68,6 +70,8 @@ bool RpcServer::Start(std::string& error) {
   d.meter = std::make_unique<MeterServiceImpl>(*d.env);
   d.events = std::make_unique<EventServiceImpl>(*d.env);
   d.peers = std::make_unique<PeerServiceImpl>(*d.env);
+  d.utility = std::make_unique<UtilityServiceImpl>(*d.env);
+  d.market = std::make_unique<MarketServiceImpl>(*d.env);
 
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back({tls->key_pem, tls->cert_pem});
@@ -93,6 +97,8 @@ bool RpcServer::Start(std::string& error) {
   builder.RegisterService(d.meter.get());
   builder.RegisterService(d.events.get());
   builder.RegisterService(d.peers.get());
+  builder.RegisterService(d.utility.get());
+  builder.RegisterService(d.market.get());
   d.server = builder.BuildAndStart();
   if (!d.server || m_port == 0) {
     d.server.reset();

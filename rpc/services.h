@@ -102,10 +102,47 @@ class MeterServiceImpl final : public v1::MeterService::Service {
   explicit MeterServiceImpl(ServiceEnv& env) : m_env(env) {}
   grpc::Status ScheduleHousehold(grpc::ServerContext*, const v1::ScheduleHouseholdRequest*,
                                  v1::ScheduleHouseholdResponse*) override;
+  grpc::Status SubmitReadings(grpc::ServerContext*, const v1::SubmitReadingsRequest*,
+                              v1::SubmitReadingsResponse*) override;
+  grpc::Status ListReadings(grpc::ServerContext*, const v1::ListReadingsRequest*, v1::ListReadingsResponse*) override;
+  /** In event_service.cpp, beside the other streams. */
+  grpc::Status StreamReadings(grpc::ServerContext*, const v1::StreamReadingsRequest*,
+                              grpc::ServerWriter<v1::ChainReading>*) override;
+  grpc::Status PutBlob(grpc::ServerContext*, const v1::PutBlobRequest*, v1::PutBlobResponse*) override;
+  grpc::Status GetBlob(grpc::ServerContext*, const v1::GetBlobRequest*, v1::GetBlobResponse*) override;
 
  private:
   ServiceEnv& m_env;
 };
+
+class UtilityServiceImpl final : public v1::UtilityService::Service {
+ public:
+  explicit UtilityServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status RegisterMeter(grpc::ServerContext*, const v1::RegisterMeterRequest*, v1::UtilityTxResponse*) override;
+  grpc::Status DeregisterMeter(grpc::ServerContext*, const v1::DeregisterMeterRequest*, v1::UtilityTxResponse*) override;
+  grpc::Status SetCoefficients(grpc::ServerContext*, const v1::SetCoefficientsRequest*,
+                               v1::SetCoefficientsResponse*) override;
+  grpc::Status RotateKey(grpc::ServerContext*, const v1::RotateKeyRequest*, v1::UtilityTxResponse*) override;
+  grpc::Status ListMeters(grpc::ServerContext*, const v1::ListMetersRequest*, v1::ListMetersResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
+class MarketServiceImpl final : public v1::MarketService::Service {
+ public:
+  explicit MarketServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status GetMarketInfo(grpc::ServerContext*, const v1::GetMarketInfoRequest*, v1::GetMarketInfoResponse*) override;
+  grpc::Status GetPrice(grpc::ServerContext*, const v1::GetPriceRequest*, v1::SlotPrice*) override;
+  grpc::Status GetSchedule(grpc::ServerContext*, const v1::GetScheduleRequest*, v1::GetScheduleResponse*) override;
+  grpc::Status GetRewards(grpc::ServerContext*, const v1::GetRewardsRequest*, v1::GetRewardsResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
+/** FAILED_PRECONDITION when the backend has no market. */
+RpcError NoMarket();
 
 class PeerServiceImpl final : public v1::PeerService::Service {
  public:

@@ -76,6 +76,40 @@ RpcError FromWallet(const node::Wallet::Result& result) {
   return {CodeForWalletError(result.error), "wallet: " + message, ""};
 }
 
+RpcError FromMarket(const node::MarketError& error) {
+  using C = node::MarketError::Code;
+  RpcError e;
+  e.message = error.message;
+  e.reject_reason = error.reject_reason;
+  switch (error.code) {
+    case C::kNone: return {};
+    case C::kInvalidArgument: e.code = grpc::StatusCode::INVALID_ARGUMENT; return e;
+    case C::kFailedPrecondition: e.code = grpc::StatusCode::FAILED_PRECONDITION; return e;
+    case C::kNotFound: e.code = grpc::StatusCode::NOT_FOUND; return e;
+    case C::kUnavailable: e.code = grpc::StatusCode::INTERNAL; return e;
+    case C::kRejected: {
+      // A consensus reason code maps by its category, as for SubmitTransaction; a mempool
+      // policy code as FromMempoolReject does.
+      e.code = grpc::StatusCode::FAILED_PRECONDITION;
+      if (e.reject_reason == "txn-already-in-mempool" || e.reject_reason == "txn-already-known") {
+        e.code = grpc::StatusCode::ALREADY_EXISTS;
+      } else if (!e.reject_reason.empty()) {
+        for (unsigned i = 1; i < 256; ++i) {
+          const auto reason = static_cast<consensus::Reason>(i);
+          if (consensus::ReasonCode(reason) == e.reject_reason) {
+            e.code = CodeForCategory(consensus::ReasonCategory(reason));
+            if (e.code == grpc::StatusCode::OK) e.code = grpc::StatusCode::FAILED_PRECONDITION;
+            break;
+          }
+        }
+      }
+      return e;
+    }
+  }
+  e.code = grpc::StatusCode::INTERNAL;
+  return e;
+}
+
 RpcError NotFound(std::string message) { return {grpc::StatusCode::NOT_FOUND, std::move(message), ""}; }
 RpcError Invalid(std::string message) { return {grpc::StatusCode::INVALID_ARGUMENT, std::move(message), ""}; }
 

@@ -11,6 +11,9 @@
 //   wallet: corrupt file                              DATA_LOSS
 //   wallet: I/O                                       INTERNAL
 //   object not found (block, tx, height)              NOT_FOUND
+//   market: invalid / precondition / not found        INVALID_ARGUMENT / FAILED_PRECONDITION / NOT_FOUND
+//   market: rejected                                  as the consensus category or mempool policy + reason
+//   market: storage or wallet-file failure            INTERNAL
 //   credentials: missing or wrong / other role        UNAUTHENTICATED / PERMISSION_DENIED
 //   rate limit, stream queue overflow, too many streams  RESOURCE_EXHAUSTED
 //   server shutting down                              UNAVAILABLE
@@ -26,6 +29,7 @@
 
 #include "consensus/serialize.h"
 #include "consensus/validation.h"
+#include "node/market.h"
 #include "node/mempool.h"
 #include "node/wallet.h"
 
@@ -48,6 +52,9 @@ RpcError FromValidation(const consensus::ValidationState& state);
 RpcError FromMempoolReject(const node::MempoolReject& reject);
 grpc::StatusCode CodeForWalletError(node::Wallet::Error error);
 RpcError FromWallet(const node::Wallet::Result& result);
+/** node::MarketError: invalid argument, failed precondition, not found, rejected (by the reason's
+ *  category, like a transaction, with the reason in `wattline-reject-reason`), unavailable (INTERNAL). */
+RpcError FromMarket(const node::MarketError& error);
 RpcError NotFound(std::string message);
 RpcError Invalid(std::string message);
 

@@ -29,7 +29,7 @@ std::set<std::string> ProtoMethodPaths() {
 
 TEST(Roles, EveryProtoMethodHasARule) {
   const auto paths = ProtoMethodPaths();
-  EXPECT_EQ(paths.size(), 34u);  // 7 node + 1 tx + 9 wallet + 5 mining + 1 meter + 9 peer + 2 events (reflection is not in this file)
+  EXPECT_EQ(paths.size(), 48u);  // 7 node + 1 tx + 9 wallet + 5 mining + 6 meter + 9 peer + 2 events + 5 utility + 4 market (reflection is not in this file)
   for (const auto& p : paths) EXPECT_NE(FindMethod(p), nullptr) << "no role rule for " << p;
 }
 
@@ -59,7 +59,16 @@ TEST(Roles, EveryRoleTimesEveryMethod) {
       {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "AWMU"},
       {"/wattline.v1.EventService/SubscribeBlocks", "AWMU"},
       {"/wattline.v1.EventService/SubscribeTransactions", "AW-U"},
+      {"/wattline.v1.MarketService/GetMarketInfo", "AWMU"},
+      {"/wattline.v1.MarketService/GetPrice", "AWMU"},
+      {"/wattline.v1.MarketService/GetRewards", "AWMU"},
+      {"/wattline.v1.MarketService/GetSchedule", "AWMU"},
+      {"/wattline.v1.MeterService/GetBlob", "AW-U"},
+      {"/wattline.v1.MeterService/ListReadings", "AW-U"},
+      {"/wattline.v1.MeterService/PutBlob", "A-MU"},
       {"/wattline.v1.MeterService/ScheduleHousehold", "AWMU"},
+      {"/wattline.v1.MeterService/StreamReadings", "AW-U"},
+      {"/wattline.v1.MeterService/SubmitReadings", "A-MU"},
       {"/wattline.v1.MiningService/Generate", "A---"},
       {"/wattline.v1.MiningService/GetInfo", "A--U"},
       {"/wattline.v1.MiningService/Start", "A---"},
@@ -81,7 +90,12 @@ TEST(Roles, EveryRoleTimesEveryMethod) {
       {"/wattline.v1.PeerService/ListPeers", "A--U"},
       {"/wattline.v1.PeerService/RemovePeer", "A---"},
       {"/wattline.v1.PeerService/Unban", "A---"},
-      {"/wattline.v1.TxService/SubmitTransaction", "AWMU"},
+      {"/wattline.v1.TxService/SubmitTransaction", "AW-U"},
+      {"/wattline.v1.UtilityService/DeregisterMeter", "---U"},
+      {"/wattline.v1.UtilityService/ListMeters", "A--U"},
+      {"/wattline.v1.UtilityService/RegisterMeter", "---U"},
+      {"/wattline.v1.UtilityService/RotateKey", "---U"},
+      {"/wattline.v1.UtilityService/SetCoefficients", "---U"},
       {"/wattline.v1.WalletService/ChangePassphrase", "A---"},
       {"/wattline.v1.WalletService/GetBalance", "AW--"},
       {"/wattline.v1.WalletService/GetNewAddress", "AW--"},

@@ -56,6 +56,7 @@ class SubscriptionCounter final : public Backend {
   std::string EncodeAddress(const crypto::XOnlyPubKey& k) const override { return m->EncodeAddress(k); }
   ledger::Chainstate::CoinStats CoinStats() override { return m->CoinStats(); }
   PeerControl* Peers() override { return m->Peers(); }
+  MarketControl* Market() override { return m->Market(); }
   SubmitResult SubmitTransaction(const consensus::TransactionRef& tx) override { return m->SubmitTransaction(tx); }
   bool HasWallet() const override { return m->HasWallet(); }
   bool WalletLocked() const override { return m->WalletLocked(); }
@@ -128,6 +129,7 @@ class ServerTest : public ::testing::Test {
     o.check_workers = 1;
     o.wallet_passphrase = kPassphrase;
     o.wallet_autounlock = false;
+    o.utility = true;  // regtest: the documented utility key (consensus::DocumentedUtilitySecret)
     std::string error;
     m_node = node::Node::Start(o, error);
     ASSERT_TRUE(m_node) << error;
