@@ -22,12 +22,15 @@
 #include <string>
 
 #include "cli/amount.h"
+#include "cli/meter_key.h"
 #include "wattline/v1/wattline.grpc.pb.h"
 
 namespace v1 = wattline::v1;
 namespace fs = std::filesystem;
 using wattline::cli::FormatCoins;
 using wattline::cli::ParseCoins;
+using wattline::cli::ProvisionMeterKey;
+using wattline::cli::ReadMeterKey;
 
 namespace {
 
@@ -46,6 +49,25 @@ struct Options {
   bool json = false;
   int timeout = 30;
 };
+
+/** A JSON string literal (quotes, backslashes and control characters escaped). */
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
 
 /** Thrown to leave with an exit code and a message on stderr. */
 struct Exit {
@@ -668,6 +690,249 @@ int main(int argc, char** argv) {
     };
   });
 
+  // --- UtilityService (the utility credential: --role utility)
+  std::string meter_arg, owner_arg, role_arg, grant_arg, key_arg, file_arg, out_arg;
+  std::uint64_t coef_a = 0, coef_b = 0, coef_c = 0, from_arg = 0;
+  auto role_of = [](const std::string& r) {
+    if (r == "producer") return v1::METER_ROLE_PRODUCER;
+    if (r == "consumer") return v1::METER_ROLE_CONSUMER;
+    if (r == "prosumer") return v1::METER_ROLE_PROSUMER;
+    throw Exit{kExitUsage, "role: producer, consumer or prosumer, got '" + r + "'"};
+  };
+  auto* regmeter = sub("registermeter", "Register a meter (utility): METER OWNER ROLE [--grant COINS]");
+  regmeter->add_option("meter", meter_arg, "Meter public key (64 hex digits)")->required();
+  regmeter->add_option("owner", owner_arg, "Owner address or key")->required();
+  regmeter->add_option("role", role_arg, "producer, consumer or prosumer")->required();
+  regmeter->add_option("--grant", grant_arg, "Incentive grant in coins");
+  regmeter->add_option("--fee-rate", fee_rate_arg, "Units per 1000 bytes (default: the mempool minimum)");
+  regmeter->callback([&] {
+    std::int64_t grant = 0;
+    if (!grant_arg.empty()) {
+      std::string why;
+      const auto units = ParseCoins(grant_arg, &why);
+      if (!units) throw CLI::ValidationError("--grant", "'" + grant_arg + "': " + why);
+      grant = *units;
+    }
+    action = [&, grant](const Client& c) {
+      v1::RegisterMeterRequest req;
+      req.set_meter(meter_arg);
+      req.set_owner(owner_arg);
+      req.set_role(role_of(role_arg));
+      req.set_grant(grant);
+      req.set_fee_rate(fee_rate_arg);
+      const auto r = Call<v1::UtilityService, v1::RegisterMeterRequest, v1::UtilityTxResponse>(
+          c, &v1::UtilityService::Stub::RegisterMeter, req);
+      Print(c, r, r.txid());
+    };
+  });
+  auto* deregmeter = sub("deregistermeter", "Retire a meter (utility)");
+  deregmeter->add_option("meter", meter_arg, "Meter public key")->required();
+  deregmeter->add_option("--fee-rate", fee_rate_arg, "Units per 1000 bytes");
+  deregmeter->callback([&] {
+    action = [&](const Client& c) {
+      v1::DeregisterMeterRequest req;
+      req.set_meter(meter_arg);
+      req.set_fee_rate(fee_rate_arg);
+      const auto r = Call<v1::UtilityService, v1::DeregisterMeterRequest, v1::UtilityTxResponse>(
+          c, &v1::UtilityService::Stub::DeregisterMeter, req);
+      Print(c, r, r.txid());
+    };
+  });
+  auto* setcoef = sub("setcoefficients", "Set the price coefficients a b c (utility; from the next slot)");
+  setcoef->add_option("a", coef_a, "units per kWh per kWh^2")->required();
+  setcoef->add_option("b", coef_b, "units per kWh per kWh")->required();
+  setcoef->add_option("c", coef_c, "units per kWh")->required();
+  setcoef->add_option("--fee-rate", fee_rate_arg, "Units per 1000 bytes");
+  setcoef->callback([&] {
+    action = [&](const Client& c) {
+      v1::SetCoefficientsRequest req;
+      req.set_a(coef_a);
+      req.set_b(coef_b);
+      req.set_c(coef_c);
+      req.set_fee_rate(fee_rate_arg);
+      const auto r = Call<v1::UtilityService, v1::SetCoefficientsRequest, v1::SetCoefficientsResponse>(
+          c, &v1::UtilityService::Stub::SetCoefficients, req);
+      Print(c, r, r.txid() + " (effective from slot " + std::to_string(r.effective_slot()) + ")");
+    };
+  });
+  auto* rotate = sub("rotateutilitykey", "Name the utility key's successor (utility; from the next block)");
+  rotate->add_option("newkey", key_arg, "The successor's public key (64 hex digits)")->required();
+  rotate->add_option("--fee-rate", fee_rate_arg, "Units per 1000 bytes");
+  rotate->callback([&] {
+    action = [&](const Client& c) {
+      v1::RotateKeyRequest req;
+      req.set_new_key(key_arg);
+      req.set_fee_rate(fee_rate_arg);
+      const auto r = Call<v1::UtilityService, v1::RotateKeyRequest, v1::UtilityTxResponse>(
+          c, &v1::UtilityService::Stub::RotateKey, req);
+      Print(c, r, r.txid());
+    };
+  });
+  auto* listmeters = sub("listmeters", "Registered meters (utility, admin)");
+  listmeters->add_option("--owner", owner_arg, "Only this owner's (address or key)");
+  listmeters->callback([&] {
+    action = [&](const Client& c) {
+      v1::ListMetersRequest req;
+      req.set_owner(owner_arg);
+      Print(c, Call<v1::UtilityService, v1::ListMetersRequest, v1::ListMetersResponse>(
+                   c, &v1::UtilityService::Stub::ListMeters, req));
+    };
+  });
+
+  // --- MeterService: readings and blobs
+  auto read_input = [&](const std::string& path) {
+    if (path == "-") {
+      std::stringstream ss;
+      ss << std::cin.rdbuf();
+      return ss.str();
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Exit{kExitUsage, "cannot read " + path};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  auto* submitreadings = sub("submitreadings", "Submit signed readings (a SubmitReadingsRequest in JSON, see docs/api.md)");
+  submitreadings->add_option("file", file_arg, "JSON file ('-' for stdin)")->required();
+  submitreadings->callback([&] {
+    action = [&](const Client& c) {
+      v1::SubmitReadingsRequest req;
+      if (!google::protobuf::util::JsonStringToMessage(read_input(file_arg), &req).ok())
+        throw Exit{kExitUsage, "the file is not a SubmitReadingsRequest in JSON ({\"readings\": [...]})"};
+      const auto r = Call<v1::MeterService, v1::SubmitReadingsRequest, v1::SubmitReadingsResponse>(
+          c, &v1::MeterService::Stub::SubmitReadings, req);
+      Print(c, r, r.txid() + " (rewards " + FormatCoins(r.rewards()) + ")");
+    };
+  });
+  auto* listreadings = sub("listreadings", "A meter's counted readings");
+  listreadings->add_option("meter", meter_arg, "Meter public key")->required();
+  listreadings->add_option("--from", from_arg, "Readings starting at or after this Unix time");
+  listreadings->add_option("--limit", limit_arg, "At most this many (default 1000)");
+  listreadings->callback([&] {
+    action = [&](const Client& c) {
+      v1::ListReadingsRequest req;
+      req.set_meter(meter_arg);
+      req.set_from_start(from_arg);
+      req.set_limit(limit_arg);
+      Print(c, Call<v1::MeterService, v1::ListReadingsRequest, v1::ListReadingsResponse>(
+                   c, &v1::MeterService::Stub::ListReadings, req));
+    };
+  });
+  auto* putblob = sub("putblob", "Store a file (<= 1 MiB) as a blob; prints its CID");
+  putblob->add_option("file", file_arg, "File ('-' for stdin)")->required();
+  putblob->callback([&] {
+    action = [&](const Client& c) {
+      v1::PutBlobRequest req;
+      req.set_data(read_input(file_arg));
+      const auto r = Call<v1::MeterService, v1::PutBlobRequest, v1::PutBlobResponse>(c, &v1::MeterService::Stub::PutBlob, req);
+      Print(c, r, r.cid());
+    };
+  });
+  auto* getblob = sub("getblob", "Fetch a blob by CID");
+  getblob->add_option("cid", key_arg, "CID (b + base32)")->required();
+  getblob->add_option("--out", out_arg, "Write the data to this file (default: stdout)");
+  getblob->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetBlobRequest req;
+      req.set_cid(key_arg);
+      const auto r = Call<v1::MeterService, v1::GetBlobRequest, v1::GetBlobResponse>(c, &v1::MeterService::Stub::GetBlob, req);
+      if (!out_arg.empty()) {
+        std::ofstream out(out_arg, std::ios::binary | std::ios::trunc);
+        out << r.data();
+        if (!out) throw Exit{kExitUsage, "cannot write " + out_arg};
+        if (c.json()) std::cout << "{\"bytes\":" << r.data().size() << "}\n";
+      } else if (c.json()) {
+        Print(c, r);
+      } else {
+        std::cout << r.data();
+      }
+    };
+  });
+
+  // --- MarketService
+  sub("getmarketinfo", "The market: slot, utility key, coefficients, totals")->callback([&] {
+    action = [](const Client& c) {
+      Print(c, Call<v1::MarketService, v1::GetMarketInfoRequest, v1::GetMarketInfoResponse>(
+                   c, &v1::MarketService::Stub::GetMarketInfo, {}));
+    };
+  });
+  std::optional<std::uint32_t> price_slot;
+  auto* getprice = sub("getprice", "The consensus price of a slot (default: the next block's)");
+  getprice->add_option("slot", price_slot, "Slot");
+  getprice->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetPriceRequest req;
+      if (price_slot) req.set_slot(*price_slot);
+      else req.set_current(true);
+      const auto r = Call<v1::MarketService, v1::GetPriceRequest, v1::SlotPrice>(c, &v1::MarketService::Stub::GetPrice, req);
+      Print(c, r, "slot " + std::to_string(r.slot()) + "  " + std::to_string(r.price()) + " units/kWh" +
+                      (r.provisional() ? " (provisional)" : ""));
+    };
+  });
+  std::uint32_t sched_from = 0, sched_count = 0;
+  auto* getschedule = sub("getschedule", "Prices of a range of slots");
+  getschedule->add_option("--from", sched_from, "First slot");
+  getschedule->add_option("--count", sched_count, "Slots (1-1000; default: around the current one)");
+  getschedule->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetScheduleRequest req;
+      req.set_from_slot(sched_from);
+      req.set_count(sched_count);
+      const auto r = Call<v1::MarketService, v1::GetScheduleRequest, v1::GetScheduleResponse>(
+          c, &v1::MarketService::Stub::GetSchedule, req);
+      std::ostringstream h;
+      h << "slot  price units/kWh  demand Wh";
+      for (const auto& p : r.slots())
+        h << "\n" << p.slot() << "  " << p.price() << "  " << p.demand_wh() << (p.provisional() ? "  provisional" : "");
+      Print(c, r, h.str());
+    };
+  });
+  auto* getrewards = sub("getrewards", "Production rewards paid to an owner");
+  getrewards->add_option("owner", owner_arg, "Owner address or key")->required();
+  getrewards->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetRewardsRequest req;
+      req.set_owner(owner_arg);
+      const auto r = Call<v1::MarketService, v1::GetRewardsRequest, v1::GetRewardsResponse>(
+          c, &v1::MarketService::Stub::GetRewards, req);
+      Print(c, r, FormatCoins(r.total()) + " (" + std::to_string(r.meters_size()) + " meters)");
+    };
+  });
+
+  // --- Meter keys (local: no node is contacted)
+  std::function<int()> local_action;
+  std::string key_out;
+  auto* meter = sub("meter", "Meter keys for devices that cannot make their own (local, no node needed)");
+  meter->require_subcommand(1);
+  auto* provision = meter->add_subcommand("provision", "Generate a meter key into a new file (0600, never overwritten); prints its public key");
+  provision->add_option("--out", key_out, "Key file to create (must not exist)")->required();
+  provision->callback([&] {
+    local_action = [&] {
+      const auto r = ProvisionMeterKey(key_out);
+      if (!r.ok) {
+        std::cerr << "error: " << r.error << "\n";
+        return kExitRpc;
+      }
+      if (o.json) std::cout << "{\"meter\":\"" << r.pubkey_hex << "\",\"key_file\":" << JsonString(key_out) << "}\n";
+      else std::cout << r.pubkey_hex << "\n";
+      return kExitOk;
+    };
+  });
+  auto* pubkey = meter->add_subcommand("pubkey", "Print the public key of a meter key file");
+  pubkey->add_option("--key", key_out, "Key file")->required();
+  pubkey->callback([&] {
+    local_action = [&] {
+      const auto r = ReadMeterKey(key_out);
+      if (!r.ok) {
+        std::cerr << "error: " << r.error << "\n";
+        return kExitRpc;
+      }
+      if (o.json) std::cout << "{\"meter\":\"" << r.pubkey_hex << "\"}\n";
+      else std::cout << r.pubkey_hex << "\n";
+      return kExitOk;
+    };
+  });
+
   // --- EventService
   std::uint32_t watch_count = 0;
   auto* watchblocks = sub("watchblocks", "Print new blocks as they come (count 0: until interrupted)");
@@ -713,6 +978,7 @@ int main(int argc, char** argv) {
     (void)app.exit(e);
     return kExitUsage;
   }
+  if (local_action) return local_action();
   try {
     const Client client(o);
     action(client);

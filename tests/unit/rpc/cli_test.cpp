@@ -1,13 +1,16 @@
 // wattline-cli against the real RpcServer serving a real regtest node: output, --json, the
 // amounts that reach the real wallet, and the exit codes scripts rely on (0 ok, 1 RPC error,
 // 2 usage, 3 cannot connect / credentials missing).
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "cli/amount.h"
+#include "consensus/market.h"
 #include "crypto/hex.h"
 #include "tests/unit/rpc/server_fixture.h"
 
@@ -143,6 +146,97 @@ TEST_F(CliTest, ExitCodes) {
   r = Run("--help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("Exit codes"), std::string::npos);
+}
+
+// `meter provision`: a key written once, owner-only, whose printed public key is the key in the
+// file; it is then registered, read and rewarded through the market subcommands.
+TEST_F(CliTest, MeterProvisionAndTheMarketCommands) {
+  const std::string key_file = (m_dir.path() / "meter1.key").string();
+  CliResult r = Run("meter provision --out " + key_file);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string pub = r.out.substr(0, r.out.size() - 1);
+  ASSERT_EQ(pub.size(), 64u) << r.out;
+  struct stat st {};
+  ASSERT_EQ(::stat(key_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string line;
+  {
+    std::ifstream in(key_file);
+    std::getline(in, line);
+  }
+  const auto raw = crypto::HexDecode(line);
+  ASSERT_TRUE(raw && raw->size() == 32);
+  const auto secret = crypto::SecretKey::FromBytes(*raw);
+  ASSERT_TRUE(secret);
+  EXPECT_EQ(crypto::HexEncode(secret->PubKey().span()), pub);
+  // Never overwritten: the second run fails and the file keeps its key.
+  r = Run("meter provision --out " + key_file);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("never overwritten"), std::string::npos) << r.out;
+  {
+    std::ifstream in(key_file);
+    std::string again;
+    std::getline(in, again);
+    EXPECT_EQ(again, line);
+  }
+  r = Run("--json meter pubkey --key " + key_file);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "{\"meter\":\"" + pub + "\"}\n");
+  r = Run("meter provision");
+  EXPECT_EQ(r.code, 2) << r.out;
+
+  // Registration is the utility's: admin is refused, the utility credential is not.
+  ASSERT_TRUE(m_node->wallet()->Unlock(kPassphrase, std::chrono::seconds(600)).ok());
+  Generate(Params().coinbase_maturity + 1);
+  const std::string owner = Address(test::TestKey(8).PubKey());
+  r = Run("registermeter " + pub + " " + owner + " producer");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("PERMISSION_DENIED"), std::string::npos) << r.out;
+  r = Run("--role utility registermeter " + pub + " " + owner + " sunflower");
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = Run("--role utility registermeter " + pub + " " + owner + " producer");
+  ASSERT_EQ(r.code, 0) << r.out;
+  Generate(1);
+  r = Run("--role utility --json listmeters");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(pub), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"registered\":true"), std::string::npos) << r.out;
+
+  // A reading signed with the provisioned key, submitted from a JSON file with the meter role.
+  consensus::Reading reading;
+  reading.meter = secret->PubKey();
+  reading.start = static_cast<std::uint64_t>(m_node->chainstate().Tip()->header.time) - 3600;
+  reading.length = 900;
+  reading.export_wh = 1234;
+  reading.export_register = 1234;
+  reading.sig = secret->Sign(consensus::ReadingSigHash(Params(), reading));
+  const std::string json_file = (m_dir.path() / "readings.json").string();
+  {
+    std::ofstream out(json_file);
+    out << "{\"readings\":[{\"meter\":\"" << pub << "\",\"start\":" << reading.start
+        << ",\"length\":900,\"exportWh\":1234,\"exportRegister\":1234,\"signature\":\""
+        << crypto::HexEncode(reading.sig.span()) << "\"}]}";
+  }
+  r = Run("--role meter --json submitreadings " + json_file);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"rewards\":\"123400\""), std::string::npos) << r.out;
+  // The same reading again is refused (once-only), with its reason.
+  r = Run("--role meter submitreadings " + json_file);
+  EXPECT_EQ(r.code, 1) << r.out;
+  Generate(1);
+  r = Run("--role wallet --json getrewards " + owner);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"total\":\"123400\""), std::string::npos) << r.out;
+  r = Run("--role wallet --json listreadings " + pub);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"1234\""), std::string::npos) << r.out;
+  r = Run("--role meter getprice");
+  EXPECT_EQ(r.code, 0) << r.out;
+  r = Run("--role meter --json getschedule --count 3 --from 0");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"slots\""), std::string::npos) << r.out;
+  r = Run("--role meter getmarketinfo");
+  EXPECT_EQ(r.code, 0) << r.out;
 }
 
 }  // namespace
