@@ -1,5 +1,5 @@
 // Generates the pinned test vectors in tests/vectors/ (docs/encoding.md, "Test vectors"):
-// conditions.json, transactions.json, headers.json and merkle.json.
+// conditions.json, transactions.json, headers.json, merkle.json and market.json.
 //
 //   wattline-make-vectors [output-dir]    (default: tests/vectors)
 //
@@ -7,15 +7,18 @@
 // randomness; prevouts are SHA-256 of fixed strings. Re-run only when the encoding changes on
 // purpose (a hard fork): tests/unit/consensus/vectors_test.cpp checks the committed files and
 // never regenerates them.
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "consensus/block.h"
+#include "consensus/market.h"
 #include "consensus/merkle.h"
 #include "consensus/params.h"
 #include "consensus/pow.h"
@@ -445,6 +448,8 @@ Json Conditions() {
        Condition::Or(Condition::Or(Condition::Or(key, Condition::Key(Pub(2))), Condition::Key(Pub(3))), Condition::Key(Pub(4)))},
       {"height lock 4294967295 around a relative lock 0 around key 1",
        Condition::AfterHeight(UINT32_MAX, Condition::AfterBlocks(0, key))},
+      {"channel: A = key 1, B = key 2, U = key 3, expiry 200, contest window 6",
+       Condition::Channel(Pub(1), Pub(2), Pub(3), 200, 6)},
   };
   Json c = Json::array();
   for (const auto& [d, cond] : conds) c.push_back(Json{{"description", d}, {"hex", Hex(EncodeCondition(cond))}});
@@ -484,6 +489,213 @@ Json Conditions() {
   return j;
 }
 
+// --- The energy market (market.json) ---------------------------------------------------------
+
+std::string Dec(std::uint64_t v) { return std::to_string(v); }
+
+crypto::SecretKey UtilitySecretOf(Network n) { return *crypto::SecretKey::FromBytes(DocumentedUtilitySecret(n).span()); }
+
+Reading SignedReading(std::uint8_t meter, std::uint64_t start, std::uint32_t length, std::uint64_t imp, std::uint64_t exp,
+                      std::uint64_t imp_reg, std::uint64_t exp_reg) {
+  Reading r;
+  r.meter = Pub(meter);
+  r.start = start;
+  r.length = length;
+  r.import_wh = imp;
+  r.export_wh = exp;
+  r.import_register = imp_reg;
+  r.export_register = exp_reg;
+  r.sig = Sign(meter, ReadingSigHash(Net(), r));
+  return r;
+}
+
+Json Market() {
+  Json j;
+  j["comment"] = "The energy market (docs/market.md; encodings in docs/encoding.md, 'Market records'). Network regtest "
+                 "(magic e70a7704). Record payloads are the canonical encodings of consensus/market.h; 'record' is the "
+                 "whole record (kind, version, payload) as a transaction carries it. Utility records are signed by the "
+                 "regtest documented utility key over UtilitySigHash with the stated first input; readings by their "
+                 "meter keys (secret keys 21, 22) over ReadingSigHash. Owners are keys 1, 2; BIP340 aux = 32 zero bytes. "
+                 "Integers above 2^53 are decimal strings; all arithmetic samples are decimal strings.";
+  j["network"] = "regtest";
+  const OutPoint first_input{Named("market-utility-input"), 1};
+  j["first_input"] = Json{{"txid", first_input.txid.ToHex()}, {"index", first_input.index}};
+
+  const auto utility = UtilitySecretOf(Network::kRegtest);
+  auto utility_signed = [&](MarketRecord rec) {
+    SetUtilitySignature(rec, utility.Sign(UtilitySigHash(Net(), first_input, rec), Hash256{}));
+    return rec;
+  };
+  ChannelFunding f;
+  f.consumer = Pub(1);
+  f.producer = Pub(2);
+  f.utility = Net().utility_key;
+  f.consumer_meter = Pub(21);
+  f.producer_meter = Pub(22);
+  f.energy_wh = 5000;
+  f.slot = 10;
+  f.price = 1;
+  f.cwa = 5;
+  f.cwb = 1000;
+  f.cwu = 100;
+  f.expiry = 200;
+  f.contest_window = 6;
+  f.delivery_start = 1'800'003'600;
+  f.delivery_end = 1'800'007'200;
+  ReadingBatch batch;
+  batch.readings.push_back(SignedReading(21, 1'799'999'100, 900, 0, 250, 0, 250));
+  batch.readings.push_back(SignedReading(22, 1'799'999'100, 900, 1200, 30, 5000, 30));
+  ReadingBatch with_series = batch;
+  with_series.series = ComputeCid(ByteSpan(reinterpret_cast<const std::uint8_t*>("wattline series"), 15));
+  const std::vector<std::pair<std::string, MarketRecord>> recs = {
+      {"meter registration: meter 21 to owner 1, producer, grant 1 coin",
+       utility_signed(MeterRegistration{Pub(21), Pub(1), MeterRole::kProducer, 100'000'000, {}})},
+      {"meter registration: meter 22 to owner 2, prosumer, no grant",
+       utility_signed(MeterRegistration{Pub(22), Pub(2), MeterRole::kProsumer, 0, {}})},
+      {"readings: meters 21 and 22, one interval of 900 s each, no series", batch},
+      {"readings: the same two readings with a series CID", with_series},
+      {"price coefficients a = 3, b = 5, c = 7", utility_signed(PriceCoefficients{3, 5, 7, {}})},
+      {"channel funding: A = key 1 (meter 21), B = key 2 (meter 22), U = the regtest utility key, 5000 Wh at price 1 in slot 10", f},
+      {"utility key rotation to key 50", utility_signed(UtilityKeyRotation{Pub(50), {}})},
+      {"meter deregistration of meter 21", utility_signed(MeterDeregistration{Pub(21), {}})},
+  };
+  Json r = Json::array();
+  for (const auto& [d, rec] : recs) {
+    const Record record = MakeRecord(rec);
+    Bytes b;
+    Writer w(b);
+    EncodeRecord(w, record);
+    Json e{{"description", d},
+           {"kind", static_cast<std::uint32_t>(record.kind)},
+           {"version", record.version},
+           {"payload", Hex(record.payload)},
+           {"record", Hex(b)}};
+    if (std::holds_alternative<ReadingBatch>(rec) || std::holds_alternative<ChannelFunding>(rec)) {
+      e["utility_sighash"] = nullptr;
+    } else {
+      const Hash256 h = UtilitySigHash(Net(), first_input, rec);
+      if (!crypto::Verify(Net().utility_key, h, Signature{[&] {
+            Signature s;
+            std::copy(record.payload.end() - 64, record.payload.end(), s.bytes.begin());
+            return s;
+          }()}))
+        throw std::runtime_error(d + ": utility signature does not verify");
+      e["utility_sighash"] = h.ToHex();
+    }
+    MarketRecord back;
+    if (DecodeMarketRecord(record, back) != DecodeError::kOk || !(back == rec)) throw std::runtime_error(d + ": no round trip");
+    r.push_back(e);
+  }
+  j["records"] = r;
+
+  Json rs = Json::array();
+  for (const Reading& x : batch.readings) {
+    rs.push_back(Json{{"meter", Hex(x.meter.span())},
+                      {"start", Dec(x.start)},
+                      {"length", x.length},
+                      {"import_wh", Dec(x.import_wh)},
+                      {"export_wh", Dec(x.export_wh)},
+                      {"import_register", Dec(x.import_register)},
+                      {"export_register", Dec(x.export_register)},
+                      {"encoding", Hex(EncodeReading(x))},
+                      {"sighash", ReadingSigHash(Net(), x).ToHex()},
+                      {"devnet_sighash", ReadingSigHash(GetParams(Network::kDevnet), x).ToHex()}});
+    if (!crypto::Verify(x.meter, ReadingSigHash(Net(), x), x.sig)) throw std::runtime_error("reading signature");
+  }
+  j["readings"] = rs;
+
+  const Condition channel = Condition::Channel(Pub(1), Pub(2), Net().utility_key, 200, 6);
+  j["channel_condition"] = Json{{"description", "Channel(A = key 1, B = key 2, U = the regtest utility key, T = 200, window = 6)"},
+                                {"hex", Hex(EncodeCondition(channel))}};
+
+  Json keys = Json::array();
+  for (Network n : {Network::kMain, Network::kTestnet, Network::kDevnet, Network::kRegtest}) {
+    const Hash256 secret = DocumentedUtilitySecret(n);
+    keys.push_back(Json{{"network", std::string(NetworkName(n))},
+                        {"secret", Hex(secret.span())},
+                        {"pubkey", Hex(GetParams(n).utility_key.span())}});
+  }
+  j["utility_keys"] = keys;
+
+  const std::uint64_t max64 = UINT64_MAX;
+  Json prices = Json::array();
+  for (const auto& [a, b, c, d] : std::vector<std::array<std::uint64_t, 4>>{
+           {1, 1, 1, 0}, {1, 1, 1, 999}, {1, 1, 1, 1000}, {3, 5, 7, 13'045}, {0, 0, 0, max64}, {2, 0, 0, 45'825'756'000},
+           {1, 0, 0, 45'825'757'000}, {0, 1, kMaxPrice - 1, 1000}, {0, 0, max64, 0}, {max64, max64, max64, max64},
+           {1'000'000, 250, 12, 987'654'321}})
+    prices.push_back(Json{{"a", Dec(a)}, {"b", Dec(b)}, {"c", Dec(c)}, {"demand_wh", Dec(d)}, {"price", Dec(SlotPrice(a, b, c, d))}});
+  j["slot_price"] = prices;
+
+  Json rewards = Json::array();
+  for (const auto& [e, carry, rate] : std::vector<std::array<std::uint64_t, 3>>{
+           {1, 0, 100'000'000}, {1234, 0, 100'000'000}, {1, 0, 1'234'567}, {7, 999'999, 1'234'567}, {0, 42, 1'234'567},
+           {static_cast<std::uint64_t>(kMaxMoney.units), 999'999, 1'000'000}, {static_cast<std::uint64_t>(kMaxMoney.units) + 1, 0, 1'000'000},
+           {max64, 999'999, max64}}) {
+    const auto res = ProductionReward(e, carry, rate);
+    rewards.push_back(Json{{"export_wh", Dec(e)},
+                           {"carry", Dec(carry)},
+                           {"units_per_mwh", Dec(rate)},
+                           {"units", res ? Json(Dec(res->units)) : Json(nullptr)},
+                           {"carry_out", res ? Json(Dec(res->carry)) : Json(nullptr)}});
+  }
+  j["production_reward"] = rewards;
+
+  Json costs = Json::array();
+  for (const auto& [e, p] : std::vector<std::array<std::uint64_t, 2>>{
+           {0, 5}, {1, 1}, {1000, 1}, {1001, 1}, {12'345, 7}, {1000, kMaxPrice}, {1001, kMaxPrice}, {max64, max64}}) {
+    const auto cost = EnergyCost(e, p);
+    costs.push_back(Json{{"energy_wh", Dec(e)}, {"price", Dec(p)}, {"cost", cost ? Json(Dec(*cost)) : Json(nullptr)}});
+  }
+  j["energy_cost"] = costs;
+
+  // Payloads that do not decode (DecodeMarketRecord).
+  const Bytes reg = MakeRecord(recs[0].second).payload;
+  Bytes bad_role = reg;
+  bad_role[64] = 4;
+  const Bytes coef = MakeRecord(recs[4].second).payload;
+  const Bytes rd = MakeRecord(recs[2].second).payload;
+  Bytes series2 = rd;
+  series2.back() = 2;
+  Json inv = Json::array();
+  auto invalid = [&](const std::string& d, RecordKind kind, std::uint32_t version, const Bytes& payload, DecodeError e) {
+    Record rec;
+    rec.kind = kind;
+    rec.version = version;
+    rec.payload = payload;
+    MarketRecord out;
+    if (DecodeMarketRecord(rec, out) != e) throw std::runtime_error(d + ": not " + std::string(DecodeErrorName(e)));
+    inv.push_back(Json{{"description", d},
+                       {"kind", static_cast<std::uint32_t>(kind)},
+                       {"version", version},
+                       {"payload", Hex(payload)},
+                       {"error", std::string(DecodeErrorName(e))}});
+  };
+  invalid("registration without its last byte", RecordKind::kMeterRegistration, 1, Bytes(reg.begin(), reg.end() - 1),
+          DecodeError::kTruncated);
+  invalid("registration followed by a byte", RecordKind::kMeterRegistration, 1, [&] { Bytes b = reg; b.push_back(0); return b; }(),
+          DecodeError::kTrailingBytes);
+  invalid("registration with role 4", RecordKind::kMeterRegistration, 1, bad_role, DecodeError::kBadFieldValue);
+  invalid("registration with role 0", RecordKind::kMeterRegistration, 1, [&] { Bytes b = reg; b[64] = 0; return b; }(),
+          DecodeError::kBadFieldValue);
+  invalid("price coefficients, version 2", RecordKind::kPriceCoefficients, 2, coef, DecodeError::kBadFieldValue);
+  invalid("price coefficients, version 0", RecordKind::kPriceCoefficients, 0, coef, DecodeError::kBadFieldValue);
+  invalid("empty readings batch", RecordKind::kReadings, 1, Bytes{0x00, 0x00}, DecodeError::kBadFieldValue);
+  invalid("readings batch of 101", RecordKind::kReadings, 1, [&] {
+    Bytes b;
+    Writer w(b);
+    w.VarInt(101);
+    const Bytes one = EncodeReading(batch.readings[0]);
+    for (int i = 0; i < 101; ++i) w.Raw(one);
+    w.U8(0);
+    return b;
+  }(), DecodeError::kCountTooLarge);
+  invalid("readings batch with series flag 2", RecordKind::kReadings, 1, series2, DecodeError::kBadFieldValue);
+  invalid("readings batch without its series flag", RecordKind::kReadings, 1, Bytes(rd.begin(), rd.end() - 1), DecodeError::kTruncated);
+  invalid("coinbase kind is not a market record", RecordKind::kCoinbase, 1, Bytes{1, 0, 0, 0}, DecodeError::kUnknownRecordKind);
+  j["invalid"] = inv;
+  return j;
+}
+
 void Write(const std::string& dir, const std::string& name, const Json& j) {
   std::ofstream f(dir + "/" + name);
   f << j.dump(2) << "\n";
@@ -511,6 +723,7 @@ int main(int argc, char** argv) {
     Write(dir, "conditions.json", Conditions());
     Write(dir, "headers.json", Headers(txs));
     Write(dir, "merkle.json", Merkle());
+    Write(dir, "market.json", Market());
   } catch (const std::exception& e) {
     std::cerr << "make_vectors: " << e.what() << "\n";
     return 1;

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "consensus/block_check.h"
+#include "consensus/market.h"
+#include "consensus/market_state.h"
 #include "consensus/params.h"
 #include "consensus/pow.h"
 #include "consensus/tx_verify.h"
@@ -193,6 +195,87 @@ int main(int argc, char** argv) {
   Put("encode_objects", "small", Pattern(64, 11));
   Put("encode_objects", "medium", Pattern(400, 12));
   Put("encode_objects", "zeros", Bytes(128, 0));
+
+  // decode_market: a selector byte (the record kind, index into 2, 3, 4, 5, 7, 8) then a payload.
+  {
+    const crypto::SecretKey utility = *crypto::SecretKey::FromBytes(DocumentedUtilitySecret(Network::kRegtest).span());
+    const OutPoint first{coinbase->txid(), 0};
+    auto signed_rec = [&](MarketRecord rec) {
+      SetUtilitySignature(rec, utility.Sign(UtilitySigHash(params, first, rec), aux));
+      return rec;
+    };
+    Reading reading;
+    reading.meter = Key(21).PubKey();
+    reading.start = 1'800'000'000;
+    reading.length = 900;
+    reading.import_wh = 10;
+    reading.export_wh = 250;
+    reading.import_register = 10;
+    reading.export_register = 250;
+    reading.sig = Key(21).Sign(ReadingSigHash(params, reading), aux);
+    ReadingBatch batch{{reading, reading}, std::nullopt};
+    ReadingBatch with_series{{reading}, ComputeCid(Pattern(8, 13))};
+    ChannelFunding funding;
+    funding.consumer = a.PubKey();
+    funding.producer = b.PubKey();
+    funding.utility = params.utility_key;
+    funding.consumer_meter = Key(21).PubKey();
+    funding.producer_meter = Key(22).PubKey();
+    funding.energy_wh = 5000;
+    funding.slot = 10;
+    funding.price = 1;
+    funding.cwa = 5;
+    funding.cwb = 1000;
+    funding.cwu = 100;
+    funding.expiry = 200;
+    funding.contest_window = 6;
+    funding.delivery_start = 1'800'003'600;
+    funding.delivery_end = 1'800'007'200;
+    const std::vector<std::pair<std::string, MarketRecord>> recs = {
+        {"registration", signed_rec(MeterRegistration{Key(21).PubKey(), a.PubKey(), MeterRole::kProducer, 1000, {}})},
+        {"readings", batch},
+        {"readings-series", with_series},
+        {"coefficients", signed_rec(PriceCoefficients{3, 5, 7, {}})},
+        {"funding", funding},
+        {"rotation", signed_rec(UtilityKeyRotation{c.PubKey(), {}})},
+        {"deregistration", signed_rec(MeterDeregistration{Key(21).PubKey(), {}})},
+    };
+    auto selector = [](RecordKind k) -> std::uint8_t {
+      constexpr RecordKind kinds[] = {RecordKind::kMeterRegistration, RecordKind::kReadings, RecordKind::kPriceCoefficients,
+                                      RecordKind::kChannelFunding, RecordKind::kUtilityKeyRotation, RecordKind::kMeterDeregistration};
+      for (std::uint8_t i = 0; i < 6; ++i)
+        if (kinds[i] == k) return i;
+      return 0;
+    };
+    for (const auto& [name, rec] : recs) {
+      const Record r = MakeRecord(rec);
+      Put("decode_market", name, Cat(Bytes{selector(r.kind)}, r.payload));
+      Bytes whole;
+      Writer w(whole);
+      EncodeRecord(w, r);
+      Put("decode_market", "record-" + name, whole);
+    }
+    const Record reg = MakeRecord(recs[0].second);
+    Put("decode_market", "bad-version-2", Cat(Bytes{0x80, 0x02}, reg.payload));
+    Bytes bad_role = reg.payload;
+    bad_role[64] = 9;
+    Put("decode_market", "bad-role", Cat(Bytes{0x00}, bad_role));
+    Put("decode_market", "bad-empty-batch", Bytes{0x01, 0x00, 0x00});
+    MeterState meter;
+    meter.owner = a.PubKey();
+    meter.registered = true;
+    meter.has_reading = true;
+    meter.last_end = 1'800'000'900;
+    meter.export_register = 250;
+    Put("decode_market", "meter-state", EncodeMeterState(meter));
+    Put("decode_market", "globals", EncodeGlobals(InitialGlobals(params)));
+  }
+  // market_rules: FuzzedDataProvider bytes that choose the operations.
+  Put("market_rules", "small", Pattern(96, 14));
+  Put("market_rules", "medium", Pattern(600, 15));
+  Put("market_rules", "large", Pattern(3000, 16));
+  Put("market_rules", "zeros", Bytes(512, 0));
+  Put("market_rules", "ones", Bytes(512, 0xff));
   std::printf("corpus written to %s\n", g_root.c_str());
   return 0;
 }
