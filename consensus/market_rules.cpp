@@ -298,4 +298,28 @@ bool ComputeReadingOutputs(const ReadingBatch& batch, const MarketStore& store, 
   return ApplyReadings(tx, batch, ctx, params, ov, g, minted, state, checker, &outputs);
 }
 
+bool DependsOnMarketState(Reason reason) {
+  switch (reason) {
+    case Reason::kUtilityBadSignature:
+    case Reason::kUtilityBadKey:
+    case Reason::kMeterAlreadyRegistered:
+    case Reason::kMeterUnregistered:
+    case Reason::kMeterGrantTooLarge:
+    case Reason::kMeterGrantTotal:
+    case Reason::kReadingUnknownMeter:
+    case Reason::kReadingDeregisteredMeter:
+    case Reason::kReadingRegisterDecrease:
+    case Reason::kReadingEnergyMismatch:
+    case Reason::kReadingOverlap:
+    case Reason::kReadingDuplicate:
+    case Reason::kReadingRewardOverflow:
+    case Reason::kFundingKeys:
+    case Reason::kFundingMeter:
+    case Reason::kFundingExpiry:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace wattline::consensus

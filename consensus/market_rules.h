@@ -29,6 +29,16 @@
 namespace wattline::consensus {
 
 /** Decodes a market record and checks the transaction's shape for it; true for other kinds. */
+/**
+ * True for the market rejections that depend on the market state a record meets (who is
+ * registered, a meter's last reading and registers, the utility key in force, the grants so
+ * far): in a block they make it invalid, but a transaction refused by the mempool for one of
+ * them may be an honest race (a reading relayed just after it was mined, or before its
+ * predecessor, a record signed just before a key rotation). A node never punishes a peer for
+ * these, nor remembers the transaction as invalid.
+ */
+bool DependsOnMarketState(Reason reason);
+
 bool CheckMarketShape(const Transaction& tx, ValidationState& state);
 
 struct MarketContext {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "consensus/market_rules.h"
 #include "ledger/chainstate.h"
 #include "net/misbehavior.h"
 #include "node/logging.h"
@@ -628,6 +629,11 @@ void PeerManager::SubmitTx(net::PeerId peer, const consensus::TransactionRef& fi
     }
     if (!reject.state.IsValid() && reject.state.category() == Rejection::kMissingInputs) {
       AddOrphanTx(from, tx);
+      continue;
+    }
+    if (!reject.state.IsValid() && consensus::DependsOnMarketState(reject.state.reason())) {
+      // May be valid after another transaction or on another chain: neither remembered nor punished.
+      NetLog()->debug("peer {}: market transaction {} not taken now: {}", from, txid.ToHex(), reject.ToString());
       continue;
     }
     {

@@ -1558,3 +1558,23 @@ TEST(MarketState, OverlayAndReader) {
   EXPECT_EQ(market_keys::Globals(), "g");
   EXPECT_EQ(market_keys::OwnerRewards(TestPub(1))[0], 'o');
 }
+
+namespace wattline::consensus {
+namespace {
+
+// The mempool's honest races (a reading relayed after it was mined, before its predecessor, a
+// record signed before a rotation) must not read as misbehaviour; forged content must.
+TEST(MarketRejections, StateDependentReasonsAreNotPunishable) {
+  for (Reason r : {Reason::kReadingDuplicate, Reason::kReadingOverlap, Reason::kReadingEnergyMismatch,
+                   Reason::kReadingRegisterDecrease, Reason::kReadingUnknownMeter, Reason::kMeterAlreadyRegistered,
+                   Reason::kUtilityBadKey, Reason::kFundingKeys}) {
+    EXPECT_TRUE(DependsOnMarketState(r)) << ReasonCode(r);
+  }
+  for (Reason r : {Reason::kReadingBadSignature, Reason::kReadingInterval, Reason::kTxRecordPayload,
+                   Reason::kFundingUnderpaid, Reason::kTxBadSignature, Reason::kOk}) {
+    EXPECT_FALSE(DependsOnMarketState(r)) << ReasonCode(r);
+  }
+}
+
+}  // namespace
+}  // namespace wattline::consensus
