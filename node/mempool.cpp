@@ -99,6 +99,7 @@ bool Mempool::AcceptLocked(const TransactionRef& tx, std::int64_t now, MempoolRe
     return refuse("mempool-min-fee-not-met",
                   std::to_string(entry.FeeRate()) + " < " + std::to_string(min_rate) + " units/kB");
   const crypto::Hash256 txid = tx->txid();
+  entry.seq = m_next_seq++;
   if (market) {
     for (const auto& [key, value] : trial.Writes()) m_market.Write(key, value);
     entry.market_seq = m_next_market_seq++;
@@ -265,11 +266,8 @@ void Mempool::Reorged(std::int64_t now) {
   // it was entered. Whatever the new chain made invalid is refused and so leaves.
   std::vector<Entry> old;
   for (auto& [txid, e] : m_entries) old.push_back(e);
-  // Market records in the order they were accepted (their state depends on it), then by time.
-  std::sort(old.begin(), old.end(), [](const Entry& a, const Entry& b) {
-    if (a.market_seq && b.market_seq) return a.market_seq < b.market_seq;
-    return a.time != b.time ? a.time < b.time : a.parents.size() < b.parents.size();
-  });
+  // In acceptance order: parents first, market records in the order their state was built.
+  std::sort(old.begin(), old.end(), [](const Entry& a, const Entry& b) { return a.seq < b.seq; });
   const std::set<crypto::Hash256> before = [&] {
     std::set<crypto::Hash256> s;
     for (const auto& e : old) s.insert(e.tx->txid());
@@ -427,7 +425,7 @@ std::vector<MempoolEntry> Mempool::All() const {
   std::lock_guard lock(m_mutex);
   std::vector<MempoolEntry> out;
   for (const auto& [txid, e] : m_entries) out.push_back(e);
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
   return out;
 }
 

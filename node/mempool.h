@@ -63,6 +63,12 @@ struct MempoolEntry {
   std::size_t size = 0;
   std::int64_t time = 0;     //!< when it entered
   std::uint64_t market_seq = 0;  //!< order among the pool's market records (0: none)
+  /**
+   * Acceptance order in this pool: parents before children and market records in the order
+   * their state was built, so replaying entries by seq (a reorg, mempool.dat) accepts them all.
+   * Entry times cannot serve: they tie within a second.
+   */
+  std::uint64_t seq = 0;
   std::int64_t FeeRate() const;  //!< units per 1000 bytes
 };
 
@@ -148,6 +154,7 @@ class Mempool {
   consensus::MarketOverlay m_market;             //!< the pool's market records on the chain's state
   std::map<std::uint64_t, crypto::Hash256> m_market_order;  //!< market_seq -> txid
   std::uint64_t m_next_market_seq = 1;
+  std::uint64_t m_next_seq = 1;
   std::size_t m_readings_txs = 0;
 };
 

@@ -176,3 +176,35 @@ TEST_F(MarketNodeTest, NodeWithoutTheUtilityKeyCannotActAsUtility) {
   auto e = node->market().SetCoefficients(1, 1, 1, 0, txid);
   EXPECT_EQ(e.code, node::MarketError::Code::kFailedPrecondition);
 }
+
+// Pending market records depend on each other in the order they were accepted (a registration,
+// then each batch on the registers of the one before); they are all accepted within a second.
+// A restart (mempool.dat) must replay them in that order, not by entry time, or all but the
+// first are refused.
+TEST_F(MarketNodeTest, PendingReadingsSurviveARestartInTheirOrder) {
+  Start();
+  Generate(101);
+  crypto::Hash256 txid;
+  auto e = node->market().RegisterMeter(meter_key.PubKey(), owner_key.PubKey(), consensus::MeterRole::kProducer,
+                                        Amount{0}, 0, txid);
+  ASSERT_TRUE(e.ok()) << e.message;
+  std::vector<crypto::Hash256> pending{txid};
+  for (int i = 0; i < 20; ++i) {
+    consensus::ReadingBatch batch;
+    batch.readings = {NextReading(0, 10 + static_cast<std::uint64_t>(i))};
+    Amount rewards;
+    e = node->market().SubmitReadings(batch, txid, rewards);
+    ASSERT_TRUE(e.ok()) << i << ": " << e.message;
+    pending.push_back(txid);
+  }
+  const auto all = node->mempool().All();
+  ASSERT_EQ(all.size(), pending.size());
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].tx->txid(), pending[i]) << i;
+  Start();  // a clean restart: the pool goes through mempool.dat
+  for (const auto& t : pending) EXPECT_TRUE(node->mempool().Contains(t)) << t.ToHex();
+  Generate(1);
+  auto state = node->market().Meter(meter_key.PubKey());
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->readings, 20u);
+  EXPECT_TRUE(node->mempool().All().empty());
+}
