@@ -4,7 +4,7 @@
 # gRPC port, wired with --addnode. docker/compose.yaml runs the same topology in containers.
 # See docs/testnet.md.
 #
-#   contrib/testnet/testnet.sh start [--nodes a,b|N] [--root DIR] [--base-port P] [--network NET]
+#   contrib/testnet/testnet.sh start [--nodes a,b|N] [--root DIR] [--base-port P] [--network NET] [--meters N]
 #   contrib/testnet/testnet.sh status [--root DIR]
 #   contrib/testnet/testnet.sh stop [--root DIR]
 #   contrib/testnet/testnet.sh cli NAME [wattline-cli arguments...]
@@ -13,10 +13,17 @@
 # Environment: WATTLINE_TESTNET_ROOT (default $HOME/.wattline/testnet-local),
 # WATTLINE_TESTNET_BASE_PORT (default: topology.conf's base_port), WATTLINE_TESTNET_NETWORK
 # (default: topology.conf's network), WATTLINE_BUILD_DIR (default build/release),
-# WATTLINE_TESTNET_START_TIMEOUT / WATTLINE_TESTNET_STOP_TIMEOUT (seconds per node, 60 / 60).
+# WATTLINE_TESTNET_START_TIMEOUT / WATTLINE_TESTNET_STOP_TIMEOUT (seconds per node, 60 / 60),
+# WATTLINE_TESTNET_METERS (meters to simulate, default 10; 0: none).
 #
 # start is idempotent: nodes already running are left alone (and shown). stop sends SIGTERM to
 # exactly the pids that start recorded (<root>/<name>.pid) and waits for them, bounded.
+#
+# Meters: once the utility node runs, start also runs wattline-meters (contrib/meters) against
+# it, with the utility node's credentials (the utility registers the meters and lists them),
+# pid <root>/meters.pid, log <root>/meters.out. The utility node does not mine, so its wallet
+# has no coins for the registration fees: the simulator asks the first running miner's wallet
+# (--fund-from) for 10 coins once it needs them. stop ends the simulator first.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,6 +49,8 @@ Options:
   --nodes LIST      start only these nodes: comma-separated names, or N for the first N
   --base-port P     node i gets P2P port P+2i and gRPC port P+2i+1 (default 40000)
   --network NET     devnet (default: topology.conf), regtest, testnet or main
+  --meters N        simulated meters against the utility node (default: $WATTLINE_TESTNET_METERS
+                    or 10; 0: none); log <root>/meters.out
 
 Nodes (contrib/testnet/topology.conf):
 USAGE
@@ -102,6 +111,7 @@ root=${WATTLINE_TESTNET_ROOT:-$HOME/.wattline/testnet-local}
 base_port=${WATTLINE_TESTNET_BASE_PORT:-}
 network=${WATTLINE_TESTNET_NETWORK:-}
 only_nodes=""
+n_meters=${WATTLINE_TESTNET_METERS:-10}
 cli_args=()
 if [ "$cmd" = "cli" ]; then
   [ $# -gt 0 ] || die "usage: testnet.sh cli NAME [wattline-cli arguments...]"
@@ -119,6 +129,8 @@ while [ $# -gt 0 ]; do
     --base-port=*) base_port=${1#*=}; shift ;;
     --network) [ $# -ge 2 ] || die "--network needs a value"; network=$2; shift 2 ;;
     --network=*) network=${1#*=}; shift ;;
+    --meters) [ $# -ge 2 ] || die "--meters needs a value"; n_meters=$2; shift 2 ;;
+    --meters=*) n_meters=${1#*=}; shift ;;
     -h|--help) cmd=help; shift ;;
     *) die "unknown option '$1' (see: testnet.sh help)" ;;
   esac
@@ -129,6 +141,10 @@ build_dir=${WATTLINE_BUILD_DIR:-build/release}
 case "$build_dir" in /*) ;; *) build_dir="$repo/$build_dir" ;; esac
 daemon="$build_dir/node/wattlined"
 cli="$build_dir/cli/wattline-cli"
+meters_bin="$build_dir/contrib/meters/wattline-meters"
+meters_pidfile="$root/meters.pid"
+meters_log="$root/meters.out"
+case "$n_meters" in ''|*[!0-9]*) die "--meters: a number of meters (0: none), not '$n_meters'" ;; esac
 start_timeout=${WATTLINE_TESTNET_START_TIMEOUT:-60}
 stop_timeout=${WATTLINE_TESTNET_STOP_TIMEOUT:-60}
 state_file="$root/testnet.state"
@@ -189,6 +205,20 @@ running_pid() {
   mapfile -d "" -t cmdline 2>/dev/null <"/proc/$pid/cmdline" || return 0
   [ ${#cmdline[@]} -gt 0 ] && [[ "${cmdline[0]}" == *wattlined ]] || return 0
   local arg
+  for arg in "${cmdline[@]}"; do
+    if [ "$arg" = "$datadir" ]; then echo "$pid"; return 0; fi
+  done
+}
+
+# The simulator's pid if <root>/meters.pid names a live wattline-meters of the utility's datadir.
+meters_pid() {
+  local pid arg datadir cmdline=()
+  datadir=$(datadir_of utility)
+  pid=$(head -n1 "$meters_pidfile" 2>/dev/null || true)
+  case "$pid" in ''|*[!0-9]*) return 0 ;; esac
+  kill -0 "$pid" 2>/dev/null || return 0
+  mapfile -d "" -t cmdline 2>/dev/null <"/proc/$pid/cmdline" || return 0
+  [ ${#cmdline[@]} -gt 0 ] && [[ "${cmdline[0]}" == *wattline-meters ]] || return 0
   for arg in "${cmdline[@]}"; do
     if [ "$arg" = "$datadir" ]; then echo "$pid"; return 0; fi
   done
@@ -272,6 +302,43 @@ json_field() {  # json_field NAME < one-line JSON: the value of a top-level stri
   sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n1
 }
 
+# Starts the simulator against the utility node, if it runs and the simulator does not yet.
+start_meters() {
+  local pid name i funder="" args=()
+  [ "$n_meters" -gt 0 ] || return 0
+  [ -n "$(meters_pid)" ] && return 0
+  index_of utility >/dev/null && [ -n "$(running_pid utility)" ] || return 0
+  if [ ! -x "$meters_bin" ]; then
+    echo "testnet: no $meters_bin: no simulated meters (build the wattline-meters target)" >&2
+    return 0
+  fi
+  for i in "${!NAMES[@]}"; do
+    name=${NAMES[$i]}
+    if [ "${ROLES[$i]}" = miner ] && [ -n "$(running_pid "$name")" ]; then funder=$name; break; fi
+  done
+  args=(--network "$network" --datadir "$(datadir_of utility)" --meters "$n_meters")
+  [ -n "$funder" ] && args+=(--fund-from "$(datadir_of "$funder")")
+  nohup "$meters_bin" "${args[@]}" >>"$meters_log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$meters_pidfile"
+  echo "testnet: started $n_meters meters against utility (pid $pid${funder:+, fees funded by $funder}), log $meters_log"
+}
+
+stop_meters() {
+  local pid deadline
+  pid=$(meters_pid)
+  if [ -z "$pid" ]; then rm -f "$meters_pidfile"; return 0; fi
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + stop_timeout))
+  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt "$deadline" ]; do sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "testnet: meters (pid $pid) still running ${stop_timeout}s after SIGTERM" >&2
+    return 1
+  fi
+  rm -f "$meters_pidfile"
+  echo "testnet: stopped meters (pid $pid)"
+}
+
 cmd_status() {
   local i name pid state info height tip peers
   printf '%-10s %-9s %-8s %-5s %-6s %-6s %-7s %-16s %s\n' \
@@ -296,6 +363,12 @@ cmd_status() {
     printf '%-10s %-9s %-8s %-5s %-6s %-6s %-7s %-16s %s\n' \
       "$name" "${ROLES[$i]}" "$pid" "$state" "$(p2p_port "$i")" "$(rpc_port "$i")" "$height" "$tip" "$peers"
   done
+  pid=$(meters_pid)
+  if [ -n "$pid" ]; then
+    echo "meters: running (pid $pid) against utility; log $meters_log"
+  else
+    echo "meters: not running"
+  fi
   echo "root $root, network $network; logs <root>/<name>/debug.log;" \
     "credentials <root>/<name>/credentials/*.token"
 }
@@ -317,6 +390,7 @@ cmd_start() {
   if [ ${#started[@]} -eq 0 ] && [ $failed -eq 0 ]; then
     echo "testnet: already running"
   fi
+  start_meters
   cmd_status
   if [ $failed -ne 0 ]; then
     echo "testnet: a node failed to start; the others keep running (contrib/testnet/testnet.sh stop)" >&2
@@ -326,6 +400,7 @@ cmd_start() {
 
 cmd_stop() {
   local name pid pids=() names=() deadline alive i rc=0
+  stop_meters || rc=1
   for name in "${NAMES[@]}"; do
     pid=$(running_pid "$name")
     if [ -n "$pid" ]; then
@@ -335,7 +410,7 @@ cmd_stop() {
       rm -f "$(pidfile_of "$name")"
     fi
   done
-  if [ ${#pids[@]} -eq 0 ]; then echo "testnet: not running"; return 0; fi
+  if [ ${#pids[@]} -eq 0 ]; then echo "testnet: not running"; return $rc; fi
   deadline=$((SECONDS + stop_timeout))
   while :; do
     alive=0

@@ -2,11 +2,12 @@
 contrib/testnet/topology.conf.
 
 - TopologyTest: docker/compose.yaml has the same services, roles, flags, peers and ports as the
-  topology that testnet.sh starts (both read from topology.conf), and docker/Dockerfile has what
-  compose relies on.
+  topology that testnet.sh starts (both read from topology.conf), plus the `meters` service (the
+  meter simulator against the utility node), and docker/Dockerfile has what compose relies on.
 - TestnetTest: testnet.sh start runs the six nodes on loopback in a temporary root on a free port
   range, with the flags of the topology; they connect, mine, converge on one tip; status names
-  them all; stop ends exactly those processes.
+  them all; stop ends exactly those processes (and the meter simulator that start runs against
+  the utility node).
 
 Every wait is bounded; the nodes' logs are printed when a test fails.
 """
@@ -115,7 +116,8 @@ class TopologyTest(unittest.TestCase):
     def test_compose_matches_the_topology(self):
         topo = self.topo
         services = self.compose["services"]
-        self.assertEqual(list(services), [n["name"] for n in topo["nodes"]])
+        # The nodes in topology order, then the meter simulator (not a node).
+        self.assertEqual(list(services), [n["name"] for n in topo["nodes"]] + ["meters"])
         volumes = self.compose.get("volumes") or {}
         seen_volumes = set()
         for n in topo["nodes"]:
@@ -154,6 +156,35 @@ class TopologyTest(unittest.TestCase):
                 self.assertEqual(context, REPO)
                 self.assertEqual(os.path.normpath(os.path.join(context, build["dockerfile"])), DOCKERFILE)
                 self.assertEqual(svc["image"], services[topo["nodes"][0]["name"]]["image"])
+        self.check_compose_meters(services, volumes)
+
+    def check_compose_meters(self, services, volumes):
+        """`meters` runs wattline-meters from the same image against the utility node, with the
+        utility's volume (credentials, certificate) and a miner's (it pays the fees) read-only."""
+        topo = self.topo
+        svc = services["meters"]
+        self.assertEqual(svc["image"], services[topo["nodes"][0]["name"]]["image"])
+        self.assertEqual((svc.get("labels") or {}).get("org.wattline.role"), "meters")
+        self.assertEqual(svc.get("entrypoint"), ["wattline-meters"])
+        self.assertNotIn("ports", svc)
+        self.assertTrue((svc.get("healthcheck") or {}).get("disable"))
+        args = [str(a) for a in svc["command"]]
+        opt = {args[i]: args[i + 1] for i in range(0, len(args) - 1) if args[i].startswith("--")}
+        self.assertEqual(opt.get("--network"), topo["network"])
+        mounts = {}
+        for v in svc["volumes"]:
+            vol, target, mode = (str(v).split(":") + [""])[:3]
+            self.assertIn(vol, volumes)
+            self.assertEqual(mode, "ro", v)
+            mounts[target] = vol
+        utility = next(n for n in topo["nodes"] if n["role"] == "utility")
+        self.assertEqual(mounts.get(opt.get("--datadir")), f"{utility['name']}-data")
+        self.assertEqual(opt.get("--rpcconnect"), f"{utility['name']}:{ports_of(topo, utility['name'])[1]}")
+        funder = opt.get("--fund-rpcconnect", "").split(":")[0]
+        self.assertIn(funder, [n["name"] for n in topo["nodes"] if n["role"] == "miner"])
+        self.assertEqual(opt.get("--fund-rpcconnect"), f"{funder}:{ports_of(topo, funder)[1]}")
+        self.assertEqual(mounts.get(opt.get("--fund-from")), f"{funder}-data")
+        self.assertEqual(sorted(svc.get("depends_on") or []), sorted([utility["name"], funder]))
 
     def test_dockerfile_runs_wattlined_on_data_as_wattline(self):
         with open(DOCKERFILE) as f:
@@ -165,7 +196,8 @@ class TopologyTest(unittest.TestCase):
         self.assertTrue(froms[1].startswith("FROM debian:bookworm"), froms[1])
         self.assertIn("contrib/install-deps.sh", text)
         self.assertRegex(text, r"cmake --preset release")
-        self.assertRegex(text, r"--target wattlined wattline-cli")
+        self.assertRegex(text, r"--target wattlined wattline-cli wattline-meters")
+        self.assertRegex(text, r"COPY --from=builder [^\n]*wattlined[^\n]*wattline-cli\s*\\\s*\n\s*\S*wattline-meters")
         self.assertIn("USER wattline", lines)
         self.assertIn("VOLUME /data", lines)
         self.assertTrue(any(l.startswith("EXPOSE ") for l in lines))
@@ -254,10 +286,21 @@ class TestnetTest(unittest.TestCase):
                     out[n["name"]] = int(text)
         return out
 
+    def meters_pid(self):
+        path = os.path.join(self.root, "meters.pid")
+        if os.path.exists(path):
+            with open(path) as f:
+                text = f.read().strip()
+            if text.isdigit():
+                return int(text)
+        return None
+
     def tearDown(self):
         outcome = getattr(self, "_outcome", None)
         failed = outcome is not None and not getattr(outcome, "success", True)
         leftover = {k: p for k, p in self.pids().items() if pid_alive(p)}
+        if self.meters_pid() is not None and pid_alive(self.meters_pid()):
+            leftover["meters"] = self.meters_pid()
         if leftover:
             try:
                 self.script("stop", timeout=120, check=False)
@@ -329,10 +372,20 @@ class TestnetTest(unittest.TestCase):
             self.assertEqual(opts, exp_opts, n["name"])
             self.assertEqual([a for a in rest if a not in ("--printtoconsole", "0")], n["flags"], n["name"])
 
+        # The meter simulator runs against the utility node (its own pid file).
+        meters_pid = self.meters_pid()
+        self.assertIsNotNone(meters_pid, r.stdout)
+        self.assertTrue(pid_alive(meters_pid))
+        with open(f"/proc/{meters_pid}/cmdline", "rb") as f:
+            argv = [a.decode() for a in f.read().split(b"\0") if a]
+        self.assertTrue(argv[0].endswith("wattline-meters"), argv)
+        self.assertIn(os.path.join(self.root, "utility"), argv)
+
         # Idempotent: a second start starts nothing and shows the running nodes.
         r = self.script("start")
         self.assertIn("already running", r.stdout)
         self.assertEqual(self.pids(), pids)
+        self.assertEqual(self.meters_pid(), meters_pid)
 
         def tip(name):
             info = self.cli(name, "getinfo")
@@ -382,6 +435,9 @@ class TestnetTest(unittest.TestCase):
         for name, pid in pids.items():
             self.assertFalse(pid_alive(pid), f"{name} (pid {pid}) still running")
         self.assertEqual(self.pids(), {})
+        self.assertIn(f"stopped meters (pid {meters_pid})", r.stdout)
+        self.assertFalse(pid_alive(meters_pid), "wattline-meters still running")
+        self.assertIsNone(self.meters_pid())
         r = self.script("status")
         for name in names:
             self.assertRegex(r.stdout, rf"(?m)^{name}\s+\S+\s+-\s+down\b")
