@@ -280,6 +280,9 @@ MarketError Market::RegisterMeter(const consensus::MeterId& meter, const crypto:
                                             std::to_string(m_node.params().max_grant_per_meter.units) + " units");
   if (auto existing = Meter(meter); existing && existing->registered)
     return Fail(Code::kFailedPrecondition, "meter " + crypto::HexEncode(meter.span()) + " is registered already");
+  if (auto pending = m_node.mempool().PendingMeter(meter); pending && pending->registered)
+    return Fail(Code::kFailedPrecondition,
+                "meter " + crypto::HexEncode(meter.span()) + " has a registration pending in the mempool");
   consensus::MeterRegistration reg;
   reg.meter = meter;
   reg.owner = owner;
@@ -294,6 +297,9 @@ MarketError Market::DeregisterMeter(const consensus::MeterId& meter, std::int64_
   auto existing = Meter(meter);
   if (!existing || !existing->registered)
     return Fail(Code::kFailedPrecondition, "meter " + crypto::HexEncode(meter.span()) + " is not registered");
+  if (auto pending = m_node.mempool().PendingMeter(meter); !pending || !pending->registered)
+    return Fail(Code::kFailedPrecondition,
+                "meter " + crypto::HexEncode(meter.span()) + " has a deregistration pending in the mempool");
   consensus::MeterDeregistration dereg;
   dereg.meter = meter;
   return SubmitUtilityRecord(dereg, {}, consensus::Amount{0}, fee_rate, txid);
@@ -338,7 +344,18 @@ MarketError Market::BuildReadingsTransaction(const consensus::ReadingBatch& batc
 MarketError Market::SubmitReadings(const consensus::ReadingBatch& batch, crypto::Hash256& txid,
                                    consensus::Amount& rewards) {
   consensus::TransactionRef tx;
-  if (MarketError e = BuildReadingsTransaction(batch, tx); !e.ok()) return e;
+  if (MarketError e = BuildReadingsTransaction(batch, tx); !e.ok()) {
+    // A resubmission of a batch the pool already holds (a meter retrying after a lost reply)
+    // is ALREADY_EXISTS with that transaction's id, not a duplicate-reading refusal.
+    if (e.code == Code::kRejected) {
+      if (auto pending = m_node.mempool().FindMarketRecord(consensus::MakeRecord(batch))) {
+        txid = *pending;
+        return Fail(Code::kRejected, "readings already pending in the mempool as " + txid.ToHex(),
+                    "txn-already-in-mempool");
+      }
+    }
+    return e;
+  }
   MempoolReject reject;
   consensus::Amount fee;
   if (!m_node.SubmitTransaction(tx, reject, &fee)) {

@@ -250,6 +250,20 @@ bool Mempool::ComputeReadingOutputs(const consensus::ReadingBatch& batch, std::v
   return consensus::ComputeReadingOutputs(batch, m_market, m_chain.params(), outputs, state);
 }
 
+std::optional<consensus::MeterState> Mempool::PendingMeter(const consensus::MeterId& meter) const {
+  std::lock_guard lock(m_mutex);
+  return consensus::MarketReader(m_market, m_chain.params()).Meter(meter);
+}
+
+std::optional<crypto::Hash256> Mempool::FindMarketRecord(const consensus::Record& record) const {
+  std::lock_guard lock(m_mutex);
+  for (const auto& [seq, txid] : m_market_order) {
+    auto it = m_entries.find(txid);
+    if (it != m_entries.end() && it->second.tx->record() == record) return txid;
+  }
+  return std::nullopt;
+}
+
 void Mempool::BlockDisconnected(const consensus::Block& block) {
   std::lock_guard lock(m_mutex);
   // Disconnects arrive newest block first; keep the oldest block's transactions first.

@@ -102,6 +102,11 @@ class Mempool {
    */
   std::vector<MempoolEntry> SelectForBlock(std::size_t max_bytes) const;
 
+  /** A meter's state as the chain plus the pool's pending market records leave it. */
+  std::optional<consensus::MeterState> PendingMeter(const consensus::MeterId& meter) const;
+  /** The pending market transaction that carries exactly this record, if any. */
+  std::optional<crypto::Hash256> FindMarketRecord(const consensus::Record& record) const;
+
   std::optional<MempoolEntry> Get(const crypto::Hash256& txid) const;
   bool Contains(const crypto::Hash256& txid) const;
   std::size_t Count() const;

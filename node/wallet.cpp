@@ -641,7 +641,15 @@ Wallet::Result Wallet::SendTransaction(const SendRequest& request, crypto::Hash2
       // At least one input: it pays the fee, and utility records sign the first one.
       while ((selected < amount.units + fee || n == 0) && n < candidates.size())
         selected += candidates[n++].out.amount.units;
-      if (selected < amount.units + fee || n == 0) {
+      if (n == 0) {  // nothing to spend: the fee is not known yet, so do not quote one
+        const std::string why = " (coins received are spendable once confirmed; mined coins once mature)";
+        if (amount.units == 0)
+          return Fail(Error::kInsufficientFunds, "insufficient funds: the wallet has no spendable coin to pay the fee" + why);
+        return Fail(Error::kInsufficientFunds, "insufficient funds: need " + FormatAmount(amount.units) +
+                                                   " plus the fee, spendable 0, short by at least " +
+                                                   FormatAmount(amount.units) + why);
+      }
+      if (selected < amount.units + fee) {
         return Fail(Error::kInsufficientFunds,
                     "insufficient funds: need " + FormatAmount(amount.units + fee) + " (amount " +
                         FormatAmount(amount.units) + " + fee " + FormatAmount(fee) + "), spendable " +

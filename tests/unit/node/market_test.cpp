@@ -83,8 +83,16 @@ TEST_F(MarketNodeTest, RegistersMetersMintsRewardsAndKeepsSupply) {
   e = node->market().SubmitReadings(last, again, rewards);
   EXPECT_EQ(e.code, node::MarketError::Code::kRejected);
   EXPECT_EQ(e.reject_reason, "bad-reading-duplicate") << e.message;
+  // The same batch again (a meter retrying after a lost reply) is the pending transaction.
   e = node->market().SubmitReadings(batch, again, rewards);
-  EXPECT_EQ(e.reject_reason, "bad-reading-overlap") << e.message;
+  EXPECT_EQ(e.reject_reason, "txn-already-in-mempool") << e.message;
+  EXPECT_EQ(again, readings_txid);
+  // Registering the meter again while its registration is pending is refused as such.
+  crypto::Hash256 second;
+  e = node->market().RegisterMeter(meter_key.PubKey(), owner_key.PubKey(), consensus::MeterRole::kProsumer,
+                                   Amount{0}, 0, second);
+  EXPECT_EQ(e.code, node::MarketError::Code::kFailedPrecondition) << e.message;
+  EXPECT_NE(e.message.find("pending"), std::string::npos) << e.message;
 
   Generate(1);
   EXPECT_FALSE(node->mempool().Contains(readings_txid));
@@ -104,6 +112,15 @@ TEST_F(MarketNodeTest, RegistersMetersMintsRewardsAndKeepsSupply) {
   EXPECT_EQ(stats.grants.units, consensus::kCoin);
   EXPECT_EQ(stats.rewards.units, 200'000);
   EXPECT_EQ(stats.total.units, stats.subsidies.units + stats.grants.units + stats.rewards.units);
+
+  // Once the registration is mined, a second one is refused by the chain's state; the same
+  // batch again now overlaps what the chain counted.
+  e = node->market().RegisterMeter(meter_key.PubKey(), owner_key.PubKey(), consensus::MeterRole::kProsumer,
+                                   Amount{0}, 0, second);
+  EXPECT_EQ(e.code, node::MarketError::Code::kFailedPrecondition) << e.message;
+  EXPECT_NE(e.message.find("registered already"), std::string::npos) << e.message;
+  e = node->market().SubmitReadings(batch, again, rewards);
+  EXPECT_EQ(e.reject_reason, "bad-reading-overlap") << e.message;
 
   // A restart keeps the market state and the index.
   Start();
