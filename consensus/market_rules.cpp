@@ -41,12 +41,13 @@ struct Checker {
   std::vector<SigCheck>* sink;
   ValidationState& state;
   // Queues (or runs) one signature check; false when it ran and failed.
-  bool Add(const XOnlyPubKey& key, const Hash256& msg, const Signature& sig, Reason reason, const std::string& what) {
+  bool Add(const XOnlyPubKey& key, const Hash256& msg, const Signature& sig, Reason reason, const std::string& what,
+           const std::optional<crypto::ParsedPubKey>& parsed = std::nullopt) {
     if (sink) {
-      sink->push_back({key, msg, sig});
+      sink->push_back({key, msg, sig, parsed});
       return true;
     }
-    if (!crypto::Verify(key, msg, sig)) return state.Invalid(reason, what);
+    if (!(parsed ? parsed->Verify(msg, sig) : crypto::Verify(key, msg, sig))) return state.Invalid(reason, what);
     return true;
   }
 };
@@ -56,6 +57,9 @@ bool ApplyReadings(const Transaction& tx, const ReadingBatch& batch, const Marke
                    std::vector<TxOut>* outputs_only) {
   MarketReader rd(ov, params);
   std::vector<std::pair<MeterId, MeterState>> meters;  // touched in this transaction, in order
+  // Each meter's key parsed once for all its readings here (aligned with `meters`); a key
+  // that does not parse leaves nullopt, and its readings then fail as bad signatures.
+  std::vector<std::optional<crypto::ParsedPubKey>> parsed_keys;
   std::vector<std::pair<XOnlyPubKey, std::uint64_t>> owners;  // rewards by owner, first appearance order
   for (std::size_t i = 0; i < batch.readings.size(); ++i) {
     const Reading& x = batch.readings[i];
@@ -65,6 +69,7 @@ bool ApplyReadings(const Transaction& tx, const ReadingBatch& batch, const Marke
       auto loaded = rd.Meter(x.meter);
       if (!loaded) return state.Invalid(Reason::kReadingUnknownMeter, at + ": meter " + crypto::HexEncode(x.meter.span()));
       meters.emplace_back(x.meter, *loaded);
+      parsed_keys.push_back(outputs_only == nullptr ? crypto::ParsedPubKey::Parse(x.meter) : std::nullopt);
       it = std::prev(meters.end());
     }
     MeterState& m = it->second;
@@ -88,7 +93,8 @@ bool ApplyReadings(const Transaction& tx, const ReadingBatch& batch, const Marke
       return state.Invalid(Reason::kReadingEnergyMismatch, at + ": interval energy above the register");
     }
     if (outputs_only == nullptr &&
-        !checker.Add(x.meter, ReadingSigHash(params, x), x.sig, Reason::kReadingBadSignature, at))
+        !checker.Add(x.meter, ReadingSigHash(params, x), x.sig, Reason::kReadingBadSignature, at,
+                     parsed_keys[static_cast<std::size_t>(it - meters.begin())]))
       return false;
     if (RoleProduces(m.role) && x.export_wh > 0) {
       auto reward = ProductionReward(x.export_wh, m.reward_carry, params.reward_units_per_mwh);

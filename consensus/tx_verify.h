@@ -23,12 +23,16 @@ struct Coin {
   friend bool operator==(const Coin&, const Coin&) = default;
 };
 
-/** One BIP340 verification, owned by value so it can run on any thread. */
+/**
+ * One BIP340 verification, owned by value so it can run on any thread. `parsed`, when set, is
+ * `key` already parsed (a meter's key, once for all the readings of its batch).
+ */
 struct SigCheck {
   XOnlyPubKey key;
   Hash256 msg;
   Signature sig;
-  bool Verify() const { return crypto::Verify(key, msg, sig); }
+  std::optional<crypto::ParsedPubKey> parsed = std::nullopt;
+  bool Verify() const { return parsed ? parsed->Verify(msg, sig) : crypto::Verify(key, msg, sig); }
 };
 
 /**

@@ -107,6 +107,23 @@ Signature SecretKey::SignMessage(ByteSpan msg, const Hash256& aux) const {
   return sig;
 }
 
+static_assert(sizeof(secp256k1_xonly_pubkey) == 64, "ParsedPubKey stores a secp256k1_xonly_pubkey");
+
+std::optional<ParsedPubKey> ParsedPubKey::Parse(const XOnlyPubKey& key) {
+  secp256k1_xonly_pubkey pk;
+  if (secp256k1_xonly_pubkey_parse(secp256k1_context_static, &pk, key.bytes.data()) != 1) return std::nullopt;
+  ParsedPubKey out;
+  std::memcpy(out.m_point.data(), &pk, sizeof pk);
+  return out;
+}
+
+bool ParsedPubKey::Verify(const Hash256& msg, const Signature& sig) const {
+  secp256k1_xonly_pubkey pk;
+  std::memcpy(&pk, m_point.data(), sizeof pk);
+  return secp256k1_schnorrsig_verify(secp256k1_context_static, sig.bytes.data(), msg.bytes.data(), msg.bytes.size(),
+                                     &pk) == 1;
+}
+
 bool Verify(const XOnlyPubKey& key, ByteSpan msg, const Signature& sig) {
   secp256k1_xonly_pubkey pk;
   if (secp256k1_xonly_pubkey_parse(secp256k1_context_static, &pk, key.bytes.data()) != 1) return false;
