@@ -1,5 +1,5 @@
 // Generates the pinned test vectors in tests/vectors/ (docs/encoding.md, "Test vectors"):
-// conditions.json, transactions.json, headers.json, merkle.json and market.json.
+// conditions.json, transactions.json, headers.json, merkle.json, market.json and channels.json.
 //
 //   wattline-make-vectors [output-dir]    (default: tests/vectors)
 //
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "consensus/block.h"
+#include "consensus/channel.h"
 #include "consensus/market.h"
 #include "consensus/merkle.h"
 #include "consensus/params.h"
@@ -696,6 +697,76 @@ Json Market() {
   return j;
 }
 
+// --- Channel settlement (channels.json) -------------------------------------------------------
+
+Json Channels() {
+  Json j;
+  j["comment"] = "Channel settlement (consensus/channel.h, docs/channels.md). Network regtest (magic e70a7704). "
+                 "'hex' is the settlement record's canonical payload; the post's commitment is signed by A (secret "
+                 "key 1) and B (key 2) over CommitmentSigHash, BIP340 aux = 32 zero bytes; evidence readings are "
+                 "signed by meter keys 21 and 22. Arithmetic samples are decimal strings.";
+  ChannelId id{Named("channel funding txid"), 0};
+  Reading r;
+  r.meter = Pub(22);
+  r.start = 1'800'000'000;
+  r.length = 900;
+  r.export_wh = 250;
+  r.export_register = 1250;
+  r.sig = Sign(22, ReadingSigHash(Net(), r));
+  Reading q = r;
+  q.meter = Pub(21);
+  q.export_wh = 0;
+  q.export_register = 0;
+  q.import_wh = 300;
+  q.import_register = 4300;
+  q.sig = Sign(21, ReadingSigHash(Net(), q));
+  Json list = Json::array();
+  auto add = [&](const std::string& what, const ChannelSettlement& s) {
+    Json e;
+    e["description"] = what;
+    e["path"] = static_cast<int>(s.path);
+    e["hex"] = Hex(EncodeSettlement(s));
+    list.push_back(e);
+  };
+  ChannelSettlement s;
+  s.channel = id;
+  s.path = SettlementPath::kCooperative;
+  s.cc = 382;
+  s.fee = 19;
+  add("cooperative close of state Cc = 382, fee 19", s);
+  s.path = SettlementPath::kPost;
+  s.state = 12;
+  const Hash256 h = CommitmentSigHash(Net(), s.AsCommitment());
+  s.sig_a = Sign(1, h);
+  s.sig_b = Sign(2, h);
+  add("post of commitment 12 (Cc = 382, fee 19) signed by A and B", s);
+  j["commitment"] = {{"txid", id.txid.ToHex()}, {"index", id.index}, {"state", "12"}, {"cc", "382"}, {"fee", "19"},
+                     {"sighash", h.ToHex()}, {"sig_a", Hex(s.sig_a.span())}, {"sig_b", Hex(s.sig_b.span())}};
+  ChannelSettlement t;
+  t.channel = id;
+  t.path = SettlementPath::kSettle;
+  add("settle of the posted state after the contest window", t);
+  t.path = SettlementPath::kExpiry;
+  t.fee = 19;
+  add("expiry refund of state 0, fee 19", t);
+  t.path = SettlementPath::kPenalty;
+  t.evidence = {q, r};
+  add("penalty close by U + A, evidence: one reading of A's meter (21), one of B's (22)", t);
+  t.path = SettlementPath::kDelivered;
+  t.evidence = {r};
+  add("delivered close by U + B, evidence: one reading of B's meter (22)", t);
+  j["settlements"] = list;
+  Hash256 acc{};
+  acc = AccumulateEvidence(acc, r);
+  j["evidence_accumulator"] = {{"reading", Hex(EncodeReading(r))}, {"after_one", acc.ToHex()}};
+  auto p = PenaltyShares(955, 1000, 0, 2500, 382, 2000, 1200);
+  j["penalty_example"] = {{"cwa", "955"}, {"cwb", "1000"}, {"cwu", "0"}, {"energy_wh", "2500"}, {"price", "382"},
+                          {"a_import_wh", "2000"}, {"b_export_wh", "1200"},
+                          {"to_a", std::to_string(p->shares[0])}, {"to_b", std::to_string(p->shares[1])},
+                          {"to_u", std::to_string(p->shares[2])}, {"pool", std::to_string(p->pool)}};
+  return j;
+}
+
 void Write(const std::string& dir, const std::string& name, const Json& j) {
   std::ofstream f(dir + "/" + name);
   f << j.dump(2) << "\n";
@@ -724,6 +795,7 @@ int main(int argc, char** argv) {
     Write(dir, "headers.json", Headers(txs));
     Write(dir, "merkle.json", Merkle());
     Write(dir, "market.json", Market());
+    Write(dir, "channels.json", Channels());
   } catch (const std::exception& e) {
     std::cerr << "make_vectors: " << e.what() << "\n";
     return 1;

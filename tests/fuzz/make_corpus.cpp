@@ -9,6 +9,7 @@
 #include <string>
 
 #include "consensus/block_check.h"
+#include "consensus/channel.h"
 #include "consensus/market.h"
 #include "consensus/market_state.h"
 #include "consensus/params.h"
@@ -276,6 +277,44 @@ int main(int argc, char** argv) {
   Put("market_rules", "large", Pattern(3000, 16));
   Put("market_rules", "zeros", Bytes(512, 0));
   Put("market_rules", "ones", Bytes(512, 0xff));
+  // decode_channel: one settlement record of each path, plus broken ones.
+  {
+    Reading rd;
+    rd.meter = Key(22).PubKey();
+    rd.start = 1'800'000'000;
+    rd.length = 900;
+    rd.export_wh = 250;
+    rd.export_register = 250;
+    rd.sig = Key(22).Sign(ReadingSigHash(params, rd), crypto::Hash256{});
+    ChannelSettlement s;
+    s.channel.txid.bytes.fill(0x42);
+    s.path = SettlementPath::kCooperative;
+    s.cc = 382;
+    s.fee = 19;
+    Put("decode_channel", "cooperative", EncodeSettlement(s));
+    s.path = SettlementPath::kPost;
+    s.state = 12;
+    s.sig_a = Key(1).Sign(CommitmentSigHash(params, s.AsCommitment()), crypto::Hash256{});
+    s.sig_b = Key(2).Sign(CommitmentSigHash(params, s.AsCommitment()), crypto::Hash256{});
+    Put("decode_channel", "post", EncodeSettlement(s));
+    s = {};
+    s.path = SettlementPath::kSettle;
+    Put("decode_channel", "settle", EncodeSettlement(s));
+    s.path = SettlementPath::kExpiry;
+    s.fee = 19;
+    Put("decode_channel", "expiry", EncodeSettlement(s));
+    s.path = SettlementPath::kPenalty;
+    s.evidence = {rd, rd};
+    Put("decode_channel", "penalty", EncodeSettlement(s));
+    s.path = SettlementPath::kDelivered;
+    s.evidence = {rd};
+    const Bytes delivered = EncodeSettlement(s);
+    Put("decode_channel", "delivered", delivered);
+    Bytes bad = delivered;
+    bad[0] = 7;
+    Put("decode_channel", "bad-path", bad);
+    Put("decode_channel", "bad-truncated", Bytes(delivered.begin(), delivered.end() - 1));
+  }
   std::printf("corpus written to %s\n", g_root.c_str());
   return 0;
 }
