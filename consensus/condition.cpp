@@ -53,6 +53,25 @@ Condition Condition::Channel(const XOnlyPubKey& a, const XOnlyPubKey& b, const X
   return c;
 }
 
+Condition Condition::ChannelClose(const Hash256& channel_txid, std::uint32_t channel_index, std::uint64_t state,
+                                  std::uint32_t window) {
+  Condition c;
+  c.type = ConditionType::kChannelClose;
+  c.channel_txid = channel_txid;
+  c.channel_index = channel_index;
+  c.state = state;
+  c.window = window;
+  return c;
+}
+
+Satisfaction Satisfaction::ChannelPath(std::uint8_t signers, std::vector<Signature> sigs) {
+  Satisfaction s;
+  s.type = SatisfactionType::kChannelPath;
+  s.signers = signers;
+  s.sigs = std::move(sigs);
+  return s;
+}
+
 Satisfaction Satisfaction::Sig(const Signature& sig) {
   Satisfaction s;
   s.type = SatisfactionType::kSignature;
@@ -103,6 +122,12 @@ void EncodeCondition(Writer& w, const Condition& c) {
       w.U32(c.lock);
       w.U32(c.window);
       return;
+    case ConditionType::kChannelClose:
+      w.Hash(c.channel_txid);
+      w.U32(c.channel_index);
+      w.U64(c.state);
+      w.U32(c.window);
+      return;
   }
 }
 
@@ -147,6 +172,10 @@ bool DecodeConditionAt(Reader& r, Condition& c, int depth) {
         if (!r.Raw(k.bytes)) return false;
       return r.U32(c.lock) && r.U32(c.window);
     }
+    case static_cast<std::uint8_t>(ConditionType::kChannelClose): {
+      c.type = ConditionType::kChannelClose;
+      return r.Hash(c.channel_txid) && r.U32(c.channel_index) && r.U64(c.state) && r.U32(c.window);
+    }
     default:
       return r.Fail(DecodeError::kUnknownConditionType);
   }
@@ -179,6 +208,17 @@ bool DecodeSatisfactionAt(Reader& r, Satisfaction& s, int depth) {
       s.inner.resize(1);
       return DecodeSatisfactionAt(r, s.inner[0], depth + 1);
     }
+    case static_cast<std::uint8_t>(SatisfactionType::kChannelPath): {
+      s.type = SatisfactionType::kChannelPath;
+      std::uint8_t signers;
+      if (!r.U8(signers)) return false;
+      if (signers > 0b111) return r.Fail(DecodeError::kBadFieldValue);
+      s.signers = signers;
+      s.sigs.resize(static_cast<std::size_t>(std::popcount(s.signers)));
+      for (auto& sig : s.sigs)
+        if (!r.Raw(sig.bytes)) return false;
+      return true;
+    }
     default:
       return r.Fail(DecodeError::kUnknownSatisfactionType);
   }
@@ -201,6 +241,10 @@ void EncodeSatisfaction(Writer& w, const Satisfaction& s) {
     case SatisfactionType::kBranch:
       w.U8(s.branch);
       EncodeSatisfaction(w, s.inner.at(0));
+      return;
+    case SatisfactionType::kChannelPath:
+      w.U8(static_cast<std::uint8_t>(s.signers));
+      for (const auto& sig : s.sigs) w.Raw(sig.span());
       return;
   }
 }

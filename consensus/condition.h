@@ -8,8 +8,12 @@
 //   AfterBlocks(k, inner)       inner, spent >= k blocks after the spent output confirmed
 //   Or(left, right)             either branch
 //   Channel(A, B, U, T, w)      a channel's funding output (consensus/market.h); spendable only
-//                               by the settlement paths, which come with their own satisfaction
-//                               types (none in this version: such an output cannot be spent yet)
+//                               by the settlement paths (docs/channels.md)
+//   ChannelClose(channel, n, w) a channel's closing output: state n posted, contested for w
+//                               blocks; created only by a post, spent by a later post or settle
+//
+// The settlement paths are not accepted by validation in this version: a Channel or
+// ChannelClose output cannot be spent yet, and no transaction may create a ChannelClose output.
 //
 // so "2-of-3 now, or A after height T" is Or(Multisig(2, [A, B, U]), AfterHeight(T, Key(A))).
 // A satisfaction mirrors the condition: a signature for Key, a signer bitmap plus signatures
@@ -20,10 +24,12 @@
 #include <vector>
 
 #include "consensus/serialize.h"
+#include "crypto/hash.h"
 #include "crypto/schnorr.h"
 
 namespace wattline::consensus {
 
+using crypto::Hash256;
 using crypto::Signature;
 using crypto::XOnlyPubKey;
 
@@ -39,6 +45,7 @@ enum class ConditionType : std::uint8_t {
   kAfterBlocks = 4,
   kOr = 5,
   kChannel = 6,
+  kChannelClose = 7,
 };
 
 struct Condition {
@@ -46,7 +53,10 @@ struct Condition {
   std::vector<XOnlyPubKey> keys;    //!< kKey: exactly one; kMultisig: n; kChannel: [A, B, U]
   std::uint8_t threshold = 0;       //!< kMultisig: m
   std::uint32_t lock = 0;           //!< kAfterHeight: height; kAfterBlocks: blocks; kChannel: expiry T
-  std::uint32_t window = 0;         //!< kChannel: contest window in blocks
+  std::uint32_t window = 0;         //!< kChannel, kChannelClose: contest window in blocks
+  Hash256 channel_txid{};           //!< kChannelClose: the channel (its funding outpoint)
+  std::uint32_t channel_index = 0;
+  std::uint64_t state = 0;          //!< kChannelClose: the posted state number n
   std::vector<Condition> branches;  //!< kAfterHeight/kAfterBlocks: [inner]; kOr: [left, right]
 
   static Condition Key(const XOnlyPubKey& key);
@@ -56,6 +66,8 @@ struct Condition {
   static Condition Or(Condition left, Condition right);
   static Condition Channel(const XOnlyPubKey& a, const XOnlyPubKey& b, const XOnlyPubKey& u, std::uint32_t expiry,
                            std::uint32_t window);
+  static Condition ChannelClose(const Hash256& channel_txid, std::uint32_t channel_index, std::uint64_t state,
+                                std::uint32_t window);
 
   friend bool operator==(const Condition&, const Condition&) = default;
 };
@@ -64,18 +76,20 @@ enum class SatisfactionType : std::uint8_t {
   kSignature = 1,
   kMultisig = 2,
   kBranch = 3,
+  kChannelPath = 4,  //!< a settlement path's signatures: signer bitmap over [A, B, U] (may be empty)
 };
 
 struct Satisfaction {
   SatisfactionType type = SatisfactionType::kSignature;
   std::vector<Signature> sigs;     //!< kSignature: one; kMultisig: one per set bit, in key order
-  std::uint16_t signers = 0;       //!< kMultisig: bit i set = key i signed
+  std::uint16_t signers = 0;       //!< kMultisig, kChannelPath: bit i set = key i signed
   std::uint8_t branch = 0;         //!< kBranch: 0 = left, 1 = right
   std::vector<Satisfaction> inner; //!< kBranch: [the branch's satisfaction]
 
   static Satisfaction Sig(const Signature& sig);
   static Satisfaction Multi(std::uint16_t signers, std::vector<Signature> sigs);
   static Satisfaction Branch(std::uint8_t branch, Satisfaction inner);
+  static Satisfaction ChannelPath(std::uint8_t signers, std::vector<Signature> sigs);
 
   friend bool operator==(const Satisfaction&, const Satisfaction&) = default;
 };

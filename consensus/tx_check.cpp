@@ -56,6 +56,16 @@ bool CheckConditionAt(const Condition& c, int depth, std::string& why) {
         return false;
       }
       return true;
+    case ConditionType::kChannelClose:
+      if (depth != 1) {
+        why = "a closing condition cannot be nested";
+        return false;
+      }
+      if (c.window == 0) {
+        why = "a closing output needs a contest window";
+        return false;
+      }
+      return true;
   }
   why = "unknown condition";
   return false;
@@ -81,6 +91,12 @@ bool CheckTransaction(const Transaction& tx, ValidationState& state) {
     std::string why;
     if (!CheckCondition(out.condition, why))
       return state.Invalid(Reason::kTxBadCondition, "output " + std::to_string(i) + ": " + why);
+    // Only a channel post (settlement kind 6) creates a closing output, and this version
+    // accepts no settlement record: a closing output made by anything else would hold coins
+    // that no rule pays out.
+    if (out.condition.type == ConditionType::kChannelClose)
+      return state.Invalid(Reason::kTxBadCondition,
+                           "output " + std::to_string(i) + ": a closing output is created only by a channel post");
   }
 
   if (tx.inputs().empty()) {

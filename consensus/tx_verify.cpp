@@ -62,6 +62,7 @@ bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx,
                                  std::to_string(ctx.coin_height));
       return Satisfy(c.branches[0], s, ctx, state);
     case ConditionType::kChannel:
+    case ConditionType::kChannelClose:
       return state.Invalid(Reason::kTxChannelPath, "channel settlement paths are not spendable in this version");
     case ConditionType::kOr:
       // The decoder guarantees branch <= 1 and one inner satisfaction; in memory, check.

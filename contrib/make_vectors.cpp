@@ -212,7 +212,9 @@ Json ConditionInvalids() {
   a.push_back(Invalid("condition", "key condition cut inside the key", k.substr(0, 40), DecodeError::kTruncated));
   a.push_back(Invalid("condition", "key condition followed by a byte", k + "00", DecodeError::kTrailingBytes));
   a.push_back(Invalid("condition", "tag 0", "00" + H32(1), DecodeError::kUnknownConditionType));
-  a.push_back(Invalid("condition", "tag 7", "07" + H32(1), DecodeError::kUnknownConditionType));
+  a.push_back(Invalid("condition", "tag 8", "08" + H32(1), DecodeError::kUnknownConditionType));
+  a.push_back(Invalid("condition", "channel close cut inside its state number", "07" + H32(1) + "00000000" "0100",
+                      DecodeError::kTruncated));
   a.push_back(Invalid("condition", "multisig with 17 keys", "0201" "11" + keys17, DecodeError::kCountTooLarge));
   a.push_back(Invalid("condition", "multisig 1-of-2 with one key present", "0201" "02" + H32(1), DecodeError::kTruncated));
   a.push_back(Invalid("condition", "height lock without inner condition", "03f4010000", DecodeError::kTruncated));
@@ -223,7 +225,11 @@ Json ConditionInvalids() {
                       "030a000000" "040a000000" "030a000000" "040a000000" + k, DecodeError::kTooDeep));
   a.push_back(Invalid("satisfaction", "empty input", "", DecodeError::kTruncated));
   a.push_back(Invalid("satisfaction", "tag 0", "00" + Sig64(1), DecodeError::kUnknownSatisfactionType));
-  a.push_back(Invalid("satisfaction", "tag 4", "04" + Sig64(1), DecodeError::kUnknownSatisfactionType));
+  a.push_back(Invalid("satisfaction", "tag 5", "05" + Sig64(1), DecodeError::kUnknownSatisfactionType));
+  a.push_back(Invalid("satisfaction", "channel path with signer bit 3 (only A, B, U exist)", "0408" + Sig64(1),
+                      DecodeError::kBadFieldValue));
+  a.push_back(Invalid("satisfaction", "channel path bitmap 0b011 with one signature", "0403" + Sig64(1),
+                      DecodeError::kTruncated));
   a.push_back(Invalid("satisfaction", "signature cut short", "01" + Sig64(1).substr(0, 126), DecodeError::kTruncated));
   a.push_back(Invalid("satisfaction", "signature followed by a byte", "01" + Sig64(1) + "01", DecodeError::kTrailingBytes));
   a.push_back(Invalid("satisfaction", "multisig with no signer bit set", "020000", DecodeError::kEmptyMultisigSigners));
@@ -264,7 +270,7 @@ Json TxInvalids(const std::string& payment_hex) {
   a.push_back(Invalid("transaction", "output count 4 with 41 bytes left", ver + "00" "04" + out1, DecodeError::kCountTooLarge));
   a.push_back(Invalid("transaction", "amount 2^63", ver + "01" + prevout + "01" "0000000000000080" + KeyCond(1) + "00" + witness,
                       DecodeError::kAmountOutOfRange));
-  a.push_back(Invalid("transaction", "output condition tag 7", ver + "01" + prevout + "01" "00e1f50500000000" "07" + H32(1) + "00" + witness,
+  a.push_back(Invalid("transaction", "output condition tag 8", ver + "01" + prevout + "01" "00e1f50500000000" "08" + H32(1) + "00" + witness,
                       DecodeError::kUnknownConditionType));
   a.push_back(Invalid("transaction", "record kind 6 (reserved: channel settlement)", ver + "01" + prevout + "01" + out1 + "060100" + witness,
                       DecodeError::kUnknownRecordKind));
@@ -451,6 +457,8 @@ Json Conditions() {
        Condition::AfterHeight(UINT32_MAX, Condition::AfterBlocks(0, key))},
       {"channel: A = key 1, B = key 2, U = key 3, expiry 200, contest window 6",
        Condition::Channel(Pub(1), Pub(2), Pub(3), 200, 6)},
+      {"channel close: channel sha256('channel funding txid'):0, state 12, contest window 6",
+       Condition::ChannelClose(Named("channel funding txid"), 0, 12, 6)},
   };
   Json c = Json::array();
   for (const auto& [d, cond] : conds) c.push_back(Json{{"description", d}, {"hex", Hex(EncodeCondition(cond))}});
@@ -467,6 +475,8 @@ Json Conditions() {
       {"left branch, signature", Satisfaction::Branch(0, Satisfaction::Sig(s1))},
       {"right branch of the right branch, multisig signer 1",
        Satisfaction::Branch(1, Satisfaction::Branch(1, Satisfaction::Multi(0x0002, {s2})))},
+      {"channel path, A and B sign (bitmap 0b011)", Satisfaction::ChannelPath(0b011, {s1, s2})},
+      {"channel path, no signer (post or settle)", Satisfaction::ChannelPath(0, {})},
   };
   Json s = Json::array();
   for (const auto& [d, sat] : sats) s.push_back(Json{{"description", d}, {"hex", Hex(EncodeSatisfaction(sat))}});

@@ -285,6 +285,12 @@ void ConditionToProto(const consensus::Condition& c, v1::Condition* out) {
     case consensus::ConditionType::kAfterBlocks: out->set_type(v1::CONDITION_TYPE_AFTER_BLOCKS); break;
     case consensus::ConditionType::kOr: out->set_type(v1::CONDITION_TYPE_OR); break;
     case consensus::ConditionType::kChannel: out->set_type(v1::CONDITION_TYPE_CHANNEL); break;
+    case consensus::ConditionType::kChannelClose: out->set_type(v1::CONDITION_TYPE_CHANNEL_CLOSE); break;
+  }
+  if (c.type == consensus::ConditionType::kChannelClose) {
+    out->set_channel_txid(c.channel_txid.ToHex());
+    out->set_channel_index(c.channel_index);
+    out->set_state(c.state);
   }
   for (const auto& k : c.keys) out->add_keys(ToHex(k.span()));
   out->set_threshold(c.threshold);

@@ -75,6 +75,9 @@ Condition Shaped(const Satisfaction& s, FuzzedDataProvider& fdp) {
                         : Condition::Or(std::move(other), std::move(taken));
       break;
     }
+    case SatisfactionType::kChannelPath:
+      // The condition it is made for; no path spends it in this version.
+      return Condition::Channel(Pool().pubs[0], Pool().pubs[1], Pool().pubs[2], 100, 6);
   }
   switch (fdp.ConsumeIntegralInRange<int>(0, 5)) {
     case 0: return Condition::AfterHeight(fdp.ConsumeIntegralInRange<std::uint32_t>(0, 1000), std::move(c));
@@ -126,6 +129,7 @@ void Sign(const Condition& c, Satisfaction& s, const Hash256& sighash) {
       if (s.type == SatisfactionType::kBranch) Sign(c.branches[s.branch], s.inner[0], sighash);
       return;
     case ConditionType::kChannel:
+    case ConditionType::kChannelClose:
       return;  // no settlement path is spendable in this version: nothing to sign
   }
 }

@@ -23,6 +23,10 @@ void CheckShape(const Satisfaction& s, int depth) {
       FUZZ_CHECK(s.branch <= 1 && s.inner.size() == 1);
       CheckShape(s.inner[0], depth + 1);
       break;
+    case SatisfactionType::kChannelPath:
+      FUZZ_CHECK(s.signers <= 0b111 && s.inner.empty());
+      FUZZ_CHECK(s.sigs.size() == static_cast<std::size_t>(std::popcount(s.signers)));
+      break;
   }
 }
 }  // namespace

@@ -11,6 +11,8 @@
 #include <random>
 
 #include "consensus/params.h"
+#include "consensus/tx_check.h"
+#include "consensus/tx_verify.h"
 #include "test_util.h"
 
 using namespace wattline;
@@ -332,4 +334,79 @@ TEST(ChannelVectors, MatchTheCommittedFile) {
   ASSERT_TRUE(split);
   EXPECT_EQ(split->shares, (Shares{u("to_a"), u("to_b"), u("to_u")}));
   EXPECT_EQ(split->pool, u("pool"));
+}
+
+TEST(ChannelCloseCondition, EncodesIn49BytesAndRoundTrips) {
+  const Condition c = Condition::ChannelClose(Filled(0x11), 7, kMax64, 6);
+  const Bytes enc = EncodeCondition(c);
+  EXPECT_EQ(enc.size(), 1u + 32 + 4 + 8 + 4);
+  EXPECT_EQ(enc[0], 7);
+  Condition back;
+  ASSERT_EQ(DecodeCondition(enc, back), DecodeError::kOk);
+  EXPECT_EQ(back, c);
+  EXPECT_NE(Condition::ChannelClose(Filled(0x11), 7, 5, 6), Condition::ChannelClose(Filled(0x11), 7, 6, 6));
+}
+
+TEST(ChannelCloseCondition, MustBeWholeAndContested) {
+  std::string why;
+  EXPECT_TRUE(CheckCondition(Condition::ChannelClose(Filled(0x11), 0, 1, 6), why));
+  EXPECT_FALSE(CheckCondition(Condition::ChannelClose(Filled(0x11), 0, 1, 0), why));
+  EXPECT_EQ(why, "a closing output needs a contest window");
+  EXPECT_FALSE(CheckCondition(Condition::Or(Condition::ChannelClose(Filled(0x11), 0, 1, 6), Condition::Key(TestPub(1))), why));
+  EXPECT_EQ(why, "a closing condition cannot be nested");
+  EXPECT_FALSE(CheckCondition(Condition::AfterBlocks(3, Condition::ChannelClose(Filled(0x11), 0, 1, 6)), why));
+}
+
+TEST(ChannelCloseCondition, NoTransactionCreatesOneUntilPostsAreAccepted) {
+  auto tx = MakeSpend(OutPoint{Filled(0x44), 0}, Coins(1), Condition::ChannelClose(Filled(0x11), 0, 1, 6));
+  ValidationState s;
+  EXPECT_FALSE(CheckTransaction(Transaction(tx), s));
+  EXPECT_EQ(s.reason(), Reason::kTxBadCondition);
+  EXPECT_NE(s.detail().find("created only by a channel post"), std::string::npos) << s.detail();
+}
+
+TEST(ChannelCloseCondition, IsNotSpendableYet) {
+  const Coin coin{TxOut{Coins(2), Condition::ChannelClose(Filled(0x11), 0, 4, 6)}, 1, false};
+  auto tx = MakeSpend(OutPoint{Filled(0x44), 0}, Coins(1));
+  for (const Satisfaction& sat : {Satisfaction::ChannelPath(0, {}),
+                                  Satisfaction::ChannelPath(0b011, {SignWith(1, Sighash(tx, 0, coin.out)),
+                                                                    SignWith(2, Sighash(tx, 0, coin.out))})}) {
+    tx.inputs[0].satisfaction = sat;
+    const Transaction frozen(tx);
+    const Coin* coins[] = {&coin};
+    for (std::uint32_t height : {2u, 7u, 1000u}) {
+      Amount fee;
+      ValidationState s;
+      EXPECT_FALSE(CheckTxInputs(frozen, coins, height, Regtest(), fee, s));
+      EXPECT_EQ(s.reason(), Reason::kTxChannelPath);
+    }
+  }
+}
+
+TEST(ChannelPathSatisfaction, SignerBitmapOverABU) {
+  Signature a, b;
+  a.bytes.fill(1);
+  b.bytes.fill(2);
+  for (const Satisfaction& sat : {Satisfaction::ChannelPath(0, {}), Satisfaction::ChannelPath(0b101, {a, b}),
+                                  Satisfaction::ChannelPath(0b111, {a, b, a})}) {
+    const Bytes enc = EncodeSatisfaction(sat);
+    EXPECT_EQ(enc.size(), 2 + 64 * sat.sigs.size());
+    Satisfaction back;
+    ASSERT_EQ(DecodeSatisfaction(enc, back), DecodeError::kOk);
+    EXPECT_EQ(back, sat);
+  }
+  Bytes bad = EncodeSatisfaction(Satisfaction::ChannelPath(0b001, {a}));
+  bad[1] = 0b1001;
+  Satisfaction out;
+  EXPECT_EQ(DecodeSatisfaction(bad, out), DecodeError::kBadFieldValue);
+  // A key condition does not take it.
+  const Coin coin{TxOut{Coins(2), Condition::Key(TestPub(1))}, 1, false};
+  auto tx = MakeSpend(OutPoint{Filled(0x44), 0}, Coins(1));
+  tx.inputs[0].satisfaction = Satisfaction::ChannelPath(0b001, {SignWith(1, Sighash(tx, 0, coin.out))});
+  const Transaction frozen(tx);
+  const Coin* coins[] = {&coin};
+  Amount fee;
+  ValidationState s;
+  EXPECT_FALSE(CheckTxInputs(frozen, coins, 5, Regtest(), fee, s));
+  EXPECT_EQ(s.reason(), Reason::kTxSatisfactionMismatch);
 }

@@ -82,7 +82,8 @@ TEST(ConditionCodec, Errors) {
   EXPECT_EQ(DecCond(KeyCond(1).substr(0, 64)), DecodeError::kTruncated);
   EXPECT_EQ(DecCond(KeyCond(1) + "00"), DecodeError::kTrailingBytes);
   EXPECT_EQ(DecCond("00" + Hex32(1)), DecodeError::kUnknownConditionType);
-  EXPECT_EQ(DecCond("07" + Hex32(1)), DecodeError::kUnknownConditionType);  // 6 is Channel
+  EXPECT_EQ(DecCond("08" + Hex32(1)), DecodeError::kUnknownConditionType);  // 6 Channel, 7 ChannelClose
+  EXPECT_EQ(DecCond("07" + Hex32(1)), DecodeError::kTruncated);              // a closing condition is 49 bytes
   EXPECT_EQ(DecCond("ff"), DecodeError::kUnknownConditionType);
   // Multisig: n is one byte and at most 16.
   std::string keys16, keys17;
@@ -121,7 +122,10 @@ TEST(SatisfactionCodec, Errors) {
   EXPECT_EQ(DecSat("01" + Sig64(1).substr(2)), DecodeError::kTruncated);
   EXPECT_EQ(DecSat("01" + Sig64(1) + "01"), DecodeError::kTrailingBytes);
   EXPECT_EQ(DecSat("00" + Sig64(1)), DecodeError::kUnknownSatisfactionType);
-  EXPECT_EQ(DecSat("04" + Sig64(1)), DecodeError::kUnknownSatisfactionType);
+  EXPECT_EQ(DecSat("05" + Sig64(1)), DecodeError::kUnknownSatisfactionType);  // 4 is ChannelPath
+  EXPECT_EQ(DecSat("0408" + Sig64(1)), DecodeError::kBadFieldValue);          // signers beyond A, B, U
+  EXPECT_EQ(DecSat("0401" + Sig64(1)), DecodeError::kOk);
+  EXPECT_EQ(DecSat("0400"), DecodeError::kOk);                                  // no signer: post or settle
   // Multisig: the bitmap says how many signatures follow; it may not be empty.
   EXPECT_EQ(DecSat("020300" + Sig64(1) + Sig64(2)), DecodeError::kOk);
   EXPECT_EQ(DecSat("020300" + Sig64(1)), DecodeError::kTruncated);
@@ -210,7 +214,7 @@ TEST(TransactionCodec, Errors) {
             DecodeError::kAmountOutOfRange);
   EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + "01" "ffffffffffffff7f" + KeyCond(1) + "00" + witness),
             DecodeError::kOk);
-  EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + "01" "00e1f50500000000" "07" + Hex32(1) + "00" + witness),
+  EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + "01" "00e1f50500000000" "08" + Hex32(1) + "00" + witness),
             DecodeError::kUnknownConditionType);
   EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + kOneKeyOutput + "06" "0100" + witness), DecodeError::kUnknownRecordKind);
   EXPECT_EQ(DecTx(Payment("05" + Sig64(7))), DecodeError::kUnknownSatisfactionType);
