@@ -369,7 +369,9 @@ int main(int argc, char** argv) {
           c, &v1::NodeService::Stub::GetCoinStats, {});
       std::ostringstream h;
       h << "height         " << r.height() << "\ntip            " << r.tip_hash() << "\ncoins          " << r.coins()
-        << "\ntotal          " << FormatCoins(r.total_amount()) << "\nsubsidies      " << FormatCoins(r.total_subsidy());
+        << "\ntotal          " << FormatCoins(r.total_amount()) << "\nsubsidies      " << FormatCoins(r.total_subsidy())
+        << "\ngrants         " << FormatCoins(r.total_grants()) << "\nrewards        " << FormatCoins(r.total_rewards())
+        << "\npool           " << FormatCoins(r.pool()) << "\nunclaimed      " << FormatCoins(r.unclaimed());
       Print(c, r, h.str());
     };
   });

@@ -28,6 +28,13 @@ constexpr std::optional<Amount> CheckedAdd(Amount a, Amount b) {
   return sum;
 }
 
+/** a + b in base units when the sum stays within kMaxMoney (the market's unsigned registers). */
+constexpr std::optional<std::uint64_t> MoneyAdd(std::uint64_t a, std::uint64_t b) {
+  const auto max = static_cast<std::uint64_t>(kMaxMoney.units);
+  if (a > max || b > max - a) return std::nullopt;
+  return a + b;
+}
+
 /** a - b when a >= b and both are in range; nullopt otherwise. */
 constexpr std::optional<Amount> CheckedSub(Amount a, Amount b) {
   if (!MoneyRange(a) || !MoneyRange(b) || b > a) return std::nullopt;

@@ -13,10 +13,6 @@ __extension__ typedef unsigned __int128 u128;  // GCC and Clang: exact 128-bit p
 
 constexpr std::uint64_t kMaxUnits = static_cast<std::uint64_t>(kMaxMoney.units);
 
-std::optional<std::uint64_t> MoneyAdd(std::uint64_t a, std::uint64_t b) {
-  if (a > kMaxUnits || b > kMaxUnits - a) return std::nullopt;
-  return a + b;
-}
 
 void EncodeChannelId(Writer& w, const ChannelId& id) {
   w.Hash(id.txid);
@@ -105,6 +101,16 @@ DecodeError DecodeSettlement(ByteSpan bytes, ChannelSettlement& out) {
   if (!ok || !r.ExpectEnd()) return r.error();
   out = std::move(s);
   return DecodeError::kOk;
+}
+
+Record MakeSettlementRecord(const ChannelSettlement& s) {
+  return Record{RecordKind::kChannelSettlement, kSettlementRecordVersion, EncodeSettlement(s)};
+}
+
+DecodeError DecodeSettlementRecord(const Record& rec, ChannelSettlement& out) {
+  if (rec.kind != RecordKind::kChannelSettlement) return DecodeError::kUnknownRecordKind;
+  if (rec.version != kSettlementRecordVersion) return DecodeError::kBadFieldValue;
+  return DecodeSettlement(rec.payload, out);
 }
 
 std::optional<Shares> StateShares(std::uint64_t cwa, std::uint64_t cwb, std::uint64_t cwu, std::uint64_t cc) {

@@ -26,10 +26,13 @@
 #include <vector>
 
 #include "consensus/market.h"
+#include "consensus/record.h"
 #include "consensus/serialize.h"
 #include "consensus/transaction.h"
 
 namespace wattline::consensus {
+
+enum class Party : std::uint8_t { kA = 0, kB = 1, kU = 2 };
 
 /** A channel is named by its funding output. */
 using ChannelId = OutPoint;
@@ -92,9 +95,15 @@ Bytes EncodeSettlement(const ChannelSettlement& s);
 /** Decodes exactly one settlement filling all of bytes; kBadFieldValue for an unknown path or no evidence. */
 DecodeError DecodeSettlement(ByteSpan bytes, ChannelSettlement& out);
 
-// --- Arithmetic ------------------------------------------------------------------------------
+inline constexpr std::uint32_t kSettlementRecordVersion = 1;
+/** The kind-6 record of a settlement. */
+Record MakeSettlementRecord(const ChannelSettlement& s);
+/** Decodes a kind-6 record (kUnknownRecordKind for other kinds, kBadFieldValue for another version). */
+DecodeError DecodeSettlementRecord(const Record& rec, ChannelSettlement& out);
 
-enum class Party : std::uint8_t { kA = 0, kB = 1, kU = 2 };
+/** The signer bitmap bit of a party in a ChannelPath satisfaction (A = 1, B = 2, U = 4). */
+constexpr std::uint8_t SignerBit(Party p) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(p)); }
+
 
 /** Units per party, indexed by Party. */
 using Shares = std::array<std::uint64_t, 3>;

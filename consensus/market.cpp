@@ -34,6 +34,7 @@ bool IsMarketKind(RecordKind kind) {
     case RecordKind::kReadings:
     case RecordKind::kPriceCoefficients:
     case RecordKind::kChannelFunding:
+    case RecordKind::kChannelSettlement:
     case RecordKind::kUtilityKeyRotation:
     case RecordKind::kMeterDeregistration:
       return true;
@@ -222,6 +223,7 @@ DecodeError DecodeMarketRecord(const Record& rec, MarketRecord& out) {
     }
     case RecordKind::kNone:
     case RecordKind::kCoinbase:
+    case RecordKind::kChannelSettlement:  // DecodeSettlementRecord (consensus/channel.h)
       return DecodeError::kUnknownRecordKind;
   }
   if (ok) r.ExpectEnd();

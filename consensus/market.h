@@ -151,7 +151,11 @@ struct ChannelFunding {
 using MarketRecord = std::variant<MeterRegistration, ReadingBatch, PriceCoefficients, ChannelFunding,
                                   UtilityKeyRotation, MeterDeregistration>;
 
-/** True for the record kinds of this header. */
+/**
+ * True for the records consensus checks against the market state: the kinds of this header
+ * and channel settlement (kind 6, decoded by DecodeSettlementRecord in consensus/channel.h;
+ * DecodeMarketRecord says kUnknownRecordKind for it).
+ */
 bool IsMarketKind(RecordKind kind);
 
 /** Builds the record of a payload (kind and version set). */

@@ -14,6 +14,8 @@
 //   registration  inputs (the utility pays the fee); with a grant, output 0 pays exactly the
 //               grant to Key(owner)
 //   funding     inputs; output 0 is Channel(A, B, U, T, window) of exactly CwA + CwB + CwU
+//   settlement  exactly one input, the channel's current output; a post has one output, its
+//               closing output; other paths at most three, Key(A), Key(B), Key(U)
 //   others      inputs
 #pragma once
 
@@ -48,12 +50,27 @@ struct MarketContext {
 
 /**
  * Checks tx's market record (if any) against `state_view` and applies it there. On success
- * sets minted (zero without a market record). Signature checks go to sink when given (the
+ * sets minted (zero without a market record) and, when given, pooled: the coins a penalty
+ * close moves into the incentive pool, which pass to CheckTxInputs so they are not fee. Signature checks go to sink when given (the
  * caller must run them all before trusting the result), or are run here. On failure the
  * overlay may hold partial writes: discard it.
  */
 bool ApplyMarketRecord(const Transaction& tx, const MarketContext& ctx, const Params& params, MarketOverlay& state_view,
-                       Amount& minted, ValidationState& state, std::vector<SigCheck>* sink = nullptr);
+                       Amount& minted, ValidationState& state, std::vector<SigCheck>* sink = nullptr,
+                       Amount* pooled = nullptr);
+
+/**
+ * Starts a block at height, before its transactions: at a new slot the coins the pool accrued
+ * in the slot before start paying. Returns the pool share the block's coinbase may claim on
+ * top of subsidy and fees (docs/channels.md), and records it as paid in the overlay.
+ */
+Amount ConnectBlockPool(std::uint32_t height, const Params& params, MarketOverlay& ov);
+
+/** What the pool pays in all during the slot of height, given the globals before that block. */
+std::uint64_t PoolPayingAt(MarketGlobals g, std::uint32_t height, const Params& params);
+
+/** The pool share a block at height may claim, from the state before it (for block builders). */
+Amount PoolShareAt(const MarketStore& store, const Params& params, std::uint32_t height);
 
 /** The reward outputs a readings transaction must have, given the state before it (for builders). */
 bool ComputeReadingOutputs(const ReadingBatch& batch, const MarketStore& store, const Params& params,

@@ -52,6 +52,10 @@ struct Params {
   std::uint32_t max_reading_length = 86'400;  //!< longest reading interval, seconds
   std::uint32_t max_contest_window = 10'080;  //!< longest channel contest window, blocks
   std::uint32_t max_channel_lifetime = 1'051'200;  //!< expiry at most this many blocks ahead
+  // Channel settlement (docs/channels.md).
+  std::uint32_t max_channels_per_meter = 8;   //!< open channels one meter's readings may back
+  std::uint32_t settlement_fee_percent = 1;   //!< x: miners' share of coins settled in a slot whose pool is empty
+  Amount channel_dust{1000};                  //!< a settlement share below this is not paid out: it joins the fee
 
   std::uint16_t default_port = 0;
   Block genesis;

@@ -33,6 +33,7 @@ bool DecodeRecord(Reader& r, Record& rec) {
     case static_cast<std::uint32_t>(RecordKind::kReadings):
     case static_cast<std::uint32_t>(RecordKind::kPriceCoefficients):
     case static_cast<std::uint32_t>(RecordKind::kChannelFunding):
+    case static_cast<std::uint32_t>(RecordKind::kChannelSettlement):
     case static_cast<std::uint32_t>(RecordKind::kUtilityKeyRotation):
     case static_cast<std::uint32_t>(RecordKind::kMeterDeregistration): {
       rec.kind = static_cast<RecordKind>(kind);

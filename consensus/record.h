@@ -14,8 +14,8 @@
 namespace wattline::consensus {
 
 /**
- * Record kinds on the wire; never renumbered. 6 is reserved for channel settlement
- * (docs/encoding.md). The market kinds' payloads are in consensus/market.h.
+ * Record kinds on the wire; never renumbered. The market kinds' payloads are in
+ * consensus/market.h, channel settlement's (6) in consensus/channel.h.
  */
 enum class RecordKind : std::uint32_t {
   kNone = 0,
@@ -24,6 +24,7 @@ enum class RecordKind : std::uint32_t {
   kReadings = 3,
   kPriceCoefficients = 4,
   kChannelFunding = 5,
+  kChannelSettlement = 6,  //!< payload: consensus/channel.h (EncodeSettlement)
   kUtilityKeyRotation = 7,
   kMeterDeregistration = 8,
 };

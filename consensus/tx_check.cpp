@@ -91,10 +91,9 @@ bool CheckTransaction(const Transaction& tx, ValidationState& state) {
     std::string why;
     if (!CheckCondition(out.condition, why))
       return state.Invalid(Reason::kTxBadCondition, "output " + std::to_string(i) + ": " + why);
-    // Only a channel post (settlement kind 6) creates a closing output, and this version
-    // accepts no settlement record: a closing output made by anything else would hold coins
-    // that no rule pays out.
-    if (out.condition.type == ConditionType::kChannelClose)
+    // Only a channel post (a settlement record, whose shape CheckMarketShape checks) creates a
+    // closing output: one made by anything else would hold coins that no rule pays out.
+    if (out.condition.type == ConditionType::kChannelClose && tx.record().kind != RecordKind::kChannelSettlement)
       return state.Invalid(Reason::kTxBadCondition,
                            "output " + std::to_string(i) + ": a closing output is created only by a channel post");
   }
@@ -117,6 +116,7 @@ bool CheckTransaction(const Transaction& tx, ValidationState& state) {
     case RecordKind::kReadings:
     case RecordKind::kPriceCoefficients:
     case RecordKind::kChannelFunding:
+    case RecordKind::kChannelSettlement:
     case RecordKind::kUtilityKeyRotation:
     case RecordKind::kMeterDeregistration:
       if (!CheckMarketShape(tx, state)) return false;

@@ -20,6 +20,7 @@ Hash256 SignatureHash(const Params& params, const Hash256& txid, std::uint32_t i
 namespace {
 
 struct SpendContext {
+  bool settlement;  //!< the transaction carries a channel settlement record
   std::uint32_t spend_height;
   std::uint32_t coin_height;
   const Hash256& sighash;
@@ -63,7 +64,14 @@ bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx,
       return Satisfy(c.branches[0], s, ctx, state);
     case ConditionType::kChannel:
     case ConditionType::kChannelClose:
-      return state.Invalid(Reason::kTxChannelPath, "channel settlement paths are not spendable in this version");
+      // The settlement record decides the path; its market rule (ApplyMarketRecord) checks
+      // that this is the channel's current output, the path's locks, and queues the signers'
+      // signatures against the same sighash.
+      if (!ctx.settlement)
+        return state.Invalid(Reason::kTxChannelPath, "a channel output is spent only by a channel settlement record");
+      if (s.type != SatisfactionType::kChannelPath)
+        return state.Invalid(Reason::kTxSatisfactionMismatch, "a channel output needs a channel path satisfaction");
+      return true;
     case ConditionType::kOr:
       // The decoder guarantees branch <= 1 and one inner satisfaction; in memory, check.
       if (s.type != SatisfactionType::kBranch || s.branch > 1 || s.inner.size() != 1)
@@ -77,7 +85,7 @@ bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx,
 
 bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, std::uint32_t spend_height,
                    const Params& params, Amount& fee, ValidationState& state, std::vector<SigCheck>* sink,
-                   Amount minted) {
+                   Amount minted, Amount pooled) {
   Amount in_total{0};
   std::vector<SigCheck> local;
   std::vector<SigCheck>& checks = sink ? *sink : local;
@@ -102,7 +110,7 @@ bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, st
     if (!sum) return state.Invalid(Reason::kTxInputValuesOutOfRange);
     in_total = *sum;
     const Hash256 sighash = SignatureHash(params, tx.txid(), static_cast<std::uint32_t>(i), coin->out);
-    SpendContext ctx{spend_height, coin->height, sighash, checks};
+    SpendContext ctx{tx.record().kind == RecordKind::kChannelSettlement, spend_height, coin->height, sighash, checks};
     if (!Satisfy(coin->out.condition, tx.inputs()[i].satisfaction, ctx, state)) {
       state.Invalid(state.reason(), "input " + std::to_string(i) + (state.detail().empty() ? "" : ": ") +
                                         state.detail());
@@ -113,6 +121,11 @@ bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, st
     auto sum = CheckedAdd(in_total, minted);
     if (!sum) return state.Invalid(Reason::kTxInputValuesOutOfRange, "inputs and minted coins");
     in_total = *sum;
+  }
+  if (pooled.units != 0) {
+    auto rest = CheckedSub(in_total, pooled);
+    if (!rest) return state.Invalid(Reason::kTxInputValuesOutOfRange, "coins moved to the pool above the inputs");
+    in_total = *rest;
   }
   Amount out_total{0};
   for (const auto& out : tx.outputs()) {

@@ -48,10 +48,11 @@ Hash256 SignatureHash(const Params& params, const Hash256& txid, std::uint32_t i
  * input i, found by the caller), in a block at `spend_height`. On success sets fee. Signature
  * checks go to `sink` when given (the caller must then run them all), or are run here.
  * `minted` is what the transaction's market record mints (consensus/market_rules.h): the
- * outputs may exceed the inputs by that much.
+ * outputs may exceed the inputs by that much. `pooled` is what it moves into the incentive pool
+ * (a penalty close): that much of the inputs is neither output nor fee.
  */
 bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, std::uint32_t spend_height,
                    const Params& params, Amount& fee, ValidationState& state,
-                   std::vector<SigCheck>* sink = nullptr, Amount minted = Amount{0});
+                   std::vector<SigCheck>* sink = nullptr, Amount minted = Amount{0}, Amount pooled = Amount{0});
 
 }  // namespace wattline::consensus

@@ -76,6 +76,26 @@ std::string_view ReasonCode(Reason r) {
     case Reason::kFundingMeter: return "bad-funding-meter";
     case Reason::kFundingEnergy: return "bad-funding-energy";
     case Reason::kFundingInterval: return "bad-funding-interval";
+    case Reason::kFundingMeterBusy: return "bad-funding-meter-busy";
+    case Reason::kChannelShape: return "bad-channel-shape";
+    case Reason::kChannelUnknown: return "bad-channel-unknown";
+    case Reason::kChannelInput: return "bad-channel-input";
+    case Reason::kChannelStatus: return "bad-channel-status";
+    case Reason::kChannelSigners: return "bad-channel-signers";
+    case Reason::kChannelCommitmentSig: return "bad-channel-commitment-sig";
+    case Reason::kChannelStaleState: return "bad-channel-stale-state";
+    case Reason::kChannelWindow: return "bad-channel-window";
+    case Reason::kChannelNotExpired: return "bad-channel-not-expired";
+    case Reason::kChannelDeliveryOpen: return "bad-channel-delivery-open";
+    case Reason::kChannelAmount: return "bad-channel-amount";
+    case Reason::kChannelFee: return "bad-channel-fee";
+    case Reason::kChannelOutputs: return "bad-channel-outputs";
+    case Reason::kChannelNoShortfall: return "bad-channel-no-shortfall";
+    case Reason::kEvidenceOtherMeter: return "bad-evidence-meter";
+    case Reason::kEvidenceUnsigned: return "bad-evidence-sig";
+    case Reason::kEvidenceOutsideInterval: return "bad-evidence-interval";
+    case Reason::kEvidenceUncounted: return "bad-evidence-uncounted";
+    case Reason::kEvidenceArithmetic: return "bad-evidence-arithmetic";
   }
   return "unknown-reason";
 }
@@ -98,6 +118,11 @@ Category ReasonCategory(Reason r) {
     case Reason::kReadingFuture:
     case Reason::kFundingSlot:
     case Reason::kFundingPrice:
+    // A close before its window, its expiry or the end of its delivery interval becomes
+    // valid later.
+    case Reason::kChannelWindow:
+    case Reason::kChannelNotExpired:
+    case Reason::kChannelDeliveryOpen:
       return Category::kPremature;
     case Reason::kBlockPrevMissing: return Category::kMissingPrev;
     case Reason::kBlockCachedInvalid: return Category::kKnownInvalid;
@@ -157,6 +182,23 @@ Category ReasonCategory(Reason r) {
     case Reason::kFundingMeter:
     case Reason::kFundingEnergy:
     case Reason::kFundingInterval:
+    case Reason::kFundingMeterBusy:
+    case Reason::kChannelShape:
+    case Reason::kChannelUnknown:
+    case Reason::kChannelInput:
+    case Reason::kChannelStatus:
+    case Reason::kChannelSigners:
+    case Reason::kChannelCommitmentSig:
+    case Reason::kChannelStaleState:
+    case Reason::kChannelAmount:
+    case Reason::kChannelFee:
+    case Reason::kChannelOutputs:
+    case Reason::kChannelNoShortfall:
+    case Reason::kEvidenceOtherMeter:
+    case Reason::kEvidenceUnsigned:
+    case Reason::kEvidenceOutsideInterval:
+    case Reason::kEvidenceUncounted:
+    case Reason::kEvidenceArithmetic:
       return Category::kInvalid;
   }
   return Category::kInvalid;

@@ -241,7 +241,7 @@ Json ConditionInvalids() {
   a.push_back(Invalid("record", "kind 0 followed by a byte", "0000", DecodeError::kTrailingBytes));
   a.push_back(Invalid("record", "kind 0 as two bytes", "8000", DecodeError::kNonMinimalVarInt));
   a.push_back(Invalid("record", "kind 9 (unknown)", "090100", DecodeError::kUnknownRecordKind));
-  a.push_back(Invalid("record", "kind 6 (reserved: channel settlement)", "060100", DecodeError::kUnknownRecordKind));
+  a.push_back(Invalid("record", "kind 10 (unknown)", "0a0100", DecodeError::kUnknownRecordKind));
   a.push_back(Invalid("record", "kind 2^32", "8080808010", DecodeError::kVarIntOverflow));
   a.push_back(Invalid("record", "coinbase record, version 2^32", "01" "8080808010" "00", DecodeError::kVarIntOverflow));
   a.push_back(Invalid("record", "coinbase record, version 1 as two bytes", "01" "8100" "00", DecodeError::kNonMinimalVarInt));
@@ -272,7 +272,7 @@ Json TxInvalids(const std::string& payment_hex) {
                       DecodeError::kAmountOutOfRange));
   a.push_back(Invalid("transaction", "output condition tag 8", ver + "01" + prevout + "01" "00e1f50500000000" "08" + H32(1) + "00" + witness,
                       DecodeError::kUnknownConditionType));
-  a.push_back(Invalid("transaction", "record kind 6 (reserved: channel settlement)", ver + "01" + prevout + "01" + out1 + "060100" + witness,
+  a.push_back(Invalid("transaction", "record kind 9 (unknown)", ver + "01" + prevout + "01" + out1 + "090100" + witness,
                       DecodeError::kUnknownRecordKind));
   a.push_back(Invalid("transaction", "witness tag 5", payment("05" + Sig64(7)), DecodeError::kUnknownSatisfactionType));
   a.push_back(Invalid("transaction", "witness branch selector 2", payment("0302" + witness), DecodeError::kBadBranch));

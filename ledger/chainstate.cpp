@@ -523,21 +523,27 @@ bool Chainstate::ConnectBlock(std::uint32_t height, const crypto::Hash256& hash,
   std::vector<std::size_t> check_tx;  // which transaction each check belongs to
   std::vector<const Coin*> spent;
   consensus::Amount fees{0};
+  consensus::Amount pool_share;
+  try {
+    pool_share = consensus::ConnectBlockPool(height, m_params, market);
+  } catch (const std::runtime_error& e) {
+    throw StorageError(e.what());
+  }
   for (std::size_t t = 0; t < block.txs.size(); ++t) {
     const consensus::Transaction& tx = *block.txs[t];
     if (!tx.IsCoinbase()) {
       spent.clear();
       for (const auto& in : tx.inputs()) spent.push_back(view.AccessCoin(in.prevout));
-      consensus::Amount fee, minted;
+      consensus::Amount fee, minted, pooled;
       ValidationState tx_state;
       try {
-        if (!consensus::ApplyMarketRecord(tx, market_ctx, m_params, market, minted, tx_state, &checks))
+        if (!consensus::ApplyMarketRecord(tx, market_ctx, m_params, market, minted, tx_state, &checks, &pooled))
           return state.Invalid(Reason::kBlockInvalidTx, tx_state.ToString() + " in tx " + tx.txid().ToHex());
       } catch (const std::runtime_error& e) {
         throw StorageError(e.what());
       }
       check_tx.resize(checks.size(), t);
-      if (!consensus::CheckTxInputs(tx, spent, height, m_params, fee, tx_state, &checks, minted))
+      if (!consensus::CheckTxInputs(tx, spent, height, m_params, fee, tx_state, &checks, minted, pooled))
         return state.Invalid(Reason::kBlockInvalidTx, tx_state.ToString() + " in tx " + tx.txid().ToHex());
       check_tx.resize(checks.size(), t);
       auto sum = consensus::CheckedAdd(fees, fee);
@@ -551,6 +557,7 @@ bool Chainstate::ConnectBlock(std::uint32_t height, const crypto::Hash256& hash,
   consensus::Amount claimed{0};
   for (const auto& out : block.txs[0]->outputs()) claimed = *consensus::CheckedAdd(claimed, out.amount);
   auto allowed = consensus::CheckedAdd(consensus::BlockSubsidy(height, m_params), fees);
+  if (allowed) allowed = consensus::CheckedAdd(*allowed, pool_share);
   if (!allowed || claimed > *allowed)
     return state.Invalid(Reason::kBlockCoinbaseAmount, "claims " + std::to_string(claimed.units) + ", allowed " +
                                                            std::to_string(allowed ? allowed->units : 0));
@@ -692,6 +699,7 @@ Chainstate::CoinStats Chainstate::ComputeCoinStats() {
   const consensus::MarketGlobals g = consensus::MarketReader(*m_market, m_params).Globals();
   stats.grants.units = static_cast<std::int64_t>(g.grants_total);
   stats.rewards.units = static_cast<std::int64_t>(g.rewards_total);
+  stats.pool.units = static_cast<std::int64_t>(g.PoolOutstanding());
   return stats;
 }
 

@@ -171,6 +171,7 @@ class Chainstate {
     consensus::Amount subsidies{0};  //!< BlockSubsidy of heights 1..height (genesis pays nothing spendable)
     consensus::Amount grants{0};     //!< minted by meter registrations
     consensus::Amount rewards{0};    //!< minted for metered production
+    consensus::Amount pool{0};       //!< penalty coins in the incentive pool, not yet allowed to a coinbase
   };
   CoinStats ComputeCoinStats();
 

@@ -48,8 +48,8 @@ class MarketCache final : public consensus::MarketStore {
   /** Pending writes. */
   std::size_t size() const { return m_meters.size() + m_other.size(); }
 
-  /** The encoded size of a meter state kept inline (consensus/market_state.h, version 1). */
-  static constexpr std::size_t kInlineMeterState = 120;
+  /** The encoded size of a meter state kept inline (consensus/market_state.h, version 2). */
+  static constexpr std::size_t kInlineMeterState = 124;
 
  private:
   struct MeterSlot {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "consensus/channel.h"
 #include "consensus/market_rules.h"
 #include "consensus/tx_check.h"
 #include "consensus/tx_verify.h"
@@ -18,6 +19,12 @@ using consensus::TransactionRef;
 
 namespace {
 constexpr std::int64_t kRollingHalfLife = 600;  // seconds
+
+bool IsSettle(const consensus::Transaction& tx) {
+  consensus::ChannelSettlement s;
+  return consensus::DecodeSettlementRecord(tx.record(), s) == consensus::DecodeError::kOk &&
+         s.path == consensus::SettlementPath::kSettle;
+}
 }
 
 std::string MempoolReject::ToString() const {
@@ -75,17 +82,18 @@ bool Mempool::AcceptLocked(const TransactionRef& tx, std::int64_t now, MempoolRe
   if (readings && m_readings_txs >= m_options.max_readings_txs)
     return refuse("mempool-readings-full", std::to_string(m_readings_txs) + " readings transactions are waiting");
   consensus::MarketOverlay trial(&m_market);
-  Amount minted{0};
+  Amount minted{0}, pooled{0};
   if (market) {
     const consensus::MarketContext ctx{height, static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0))};
     try {
-      if (!consensus::ApplyMarketRecord(*tx, ctx, m_chain.params(), trial, minted, reject.state)) return false;
+      if (!consensus::ApplyMarketRecord(*tx, ctx, m_chain.params(), trial, minted, reject.state, nullptr, &pooled))
+        return false;
     } catch (const std::runtime_error& e) {
       return refuse("market-state-unreadable", e.what());
     }
   }
   Amount fee;
-  if (!consensus::CheckTxInputs(*tx, coin_ptrs, height, m_chain.params(), fee, reject.state, nullptr, minted))
+  if (!consensus::CheckTxInputs(*tx, coin_ptrs, height, m_chain.params(), fee, reject.state, nullptr, minted, pooled))
     return false;
   Entry entry;
   entry.tx = tx;
@@ -94,8 +102,10 @@ bool Mempool::AcceptLocked(const TransactionRef& tx, std::int64_t now, MempoolRe
   entry.time = now;
   entry.parents = std::move(parents);
   const std::int64_t min_rate = MinFeeRateLocked(now);
-  // A meter has no coins: readings pay no fee and are bounded by count instead.
-  if (!readings && entry.FeeRate() < min_rate)
+  // A meter has no coins: readings pay no fee and are bounded by count instead. A channel's
+  // settle after its window pays exactly the fee consensus fixes (zero while the pool pays),
+  // and one such transaction exists per channel.
+  if (!readings && !IsSettle(*tx) && entry.FeeRate() < min_rate)
     return refuse("mempool-min-fee-not-met",
                   std::to_string(entry.FeeRate()) + " < " + std::to_string(min_rate) + " units/kB");
   const crypto::Hash256 txid = tx->txid();
@@ -222,7 +232,7 @@ void Mempool::RebuildMarketLocked() {
     if (it == m_entries.end()) continue;  // removed with an ancestor
     const auto& tx = it->second.tx;
     consensus::MarketOverlay trial(&m_market);
-    consensus::Amount minted;
+    consensus::Amount minted, pooled;
     consensus::ValidationState state;
     // Meters' signatures were verified on entry and cannot change; a utility signature can
     // stop being valid (a key rotation), so those are checked again.
@@ -230,7 +240,7 @@ void Mempool::RebuildMarketLocked() {
     const consensus::MarketContext ctx{height, static_cast<std::uint64_t>(std::max<std::int64_t>(it->second.time, 0))};
     bool ok = false;
     try {
-      ok = consensus::ApplyMarketRecord(*tx, ctx, m_chain.params(), trial, minted, state, &checks);
+      ok = consensus::ApplyMarketRecord(*tx, ctx, m_chain.params(), trial, minted, state, &checks, &pooled);
     } catch (const std::runtime_error&) {
       ok = false;
     }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "consensus/market_rules.h"
 #include "consensus/params.h"
 #include "node/logging.h"
 #include "node/node.h"
@@ -33,7 +34,10 @@ bool CreateBlockTemplate(Node& node, const consensus::Condition& payout, std::ui
   consensus::Writer w(extra);
   w.U64(extra_nonce);
   cb.record = consensus::Record::Coinbase(out.height, extra);
-  cb.outputs.push_back({consensus::Amount{consensus::BlockSubsidy(out.height, params).units + fees.units}, payout});
+  // The incentive pool pays the blocks of the slot after a penalty close (docs/channels.md).
+  out.pool_share = consensus::PoolShareAt(ledger::ChainMarketStore(cs), params, out.height);
+  cb.outputs.push_back(
+      {consensus::Amount{consensus::BlockSubsidy(out.height, params).units + fees.units + out.pool_share.units}, payout});
   out.block.txs.push_back(consensus::MakeTransactionRef(std::move(cb)));
   for (auto& e : entries) out.block.txs.push_back(e.tx);
   out.fees = fees;

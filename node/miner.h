@@ -29,6 +29,7 @@ class Node;
 struct BlockTemplate {
   consensus::Block block;
   consensus::Amount fees;
+  consensus::Amount pool_share{0};  //!< claimed from the incentive pool
   std::uint32_t height = 0;
   std::uint64_t mempool_sequence = 0;
 };

@@ -3,6 +3,7 @@
 // owner's production rewards.
 #include <algorithm>
 
+#include "consensus/market_rules.h"
 #include "rpc/services.h"
 
 namespace wattline::rpc {
@@ -59,6 +60,10 @@ grpc::Status MarketServiceImpl::GetMarketInfo(grpc::ServerContext* ctx, const v1
   out->set_meters_registered(g.meters_registered);
   out->set_readings_total(g.readings_total);
   out->set_channels_funded(g.channels_funded);
+  out->set_channels_settled(g.channels_settled);
+  out->set_pool(static_cast<std::int64_t>(g.PoolOutstanding()));
+  out->set_pool_paying(static_cast<std::int64_t>(consensus::PoolPayingAt(g, height + 1, params)));
+  out->set_settlement_fee_percent(params.settlement_fee_percent);
   out->set_reward_units_per_mwh(static_cast<std::int64_t>(params.reward_units_per_mwh));
   return grpc::Status::OK;
 }

@@ -180,8 +180,10 @@ grpc::Status NodeServiceImpl::GetCoinStats(grpc::ServerContext* ctx, const v1::G
   out->set_total_subsidy(stats.subsidies.units);
   out->set_total_grants(stats.grants.units);
   out->set_total_rewards(stats.rewards.units);
+  out->set_pool(stats.pool.units);
   // What coinbases left unclaimed; each term is <= kMaxMoney, so the sum fits.
-  out->set_unclaimed(stats.subsidies.units + stats.grants.units + stats.rewards.units - stats.total.units);
+  out->set_unclaimed(stats.subsidies.units + stats.grants.units + stats.rewards.units - stats.pool.units -
+                     stats.total.units);
   return grpc::Status::OK;
 }
 

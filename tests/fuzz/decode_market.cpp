@@ -6,7 +6,9 @@
 // decodes to (MakeRecord gives the same payload back, of the same kind and version, and that
 // decodes to an equal record); a payload that does not decode says why; the signature hashes
 // of a decoded record are computable. The whole input is also decoded as a MeterState, as
-// MarketGlobals and as a whole record (kind, version, payload), with the same round trip.
+// MarketGlobals, as a ChannelState, as a WatchList and as a whole record (kind, version,
+// payload), with the same round trip (a version-1 meter state or globals re-encodes as
+// version 2 with the channel fields zero).
 #include "consensus/market.h"
 #include "consensus/market_state.h"
 #include "consensus/params.h"
@@ -101,14 +103,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  // The market state's encodings.
-  MeterState meter;
+  // The market state's encodings. Version 1 of the meter state and the globals (before
+  // channels) still decodes and re-encodes as version 2 with the new fields zero.
+  if (in[0] == 1) {
+    MeterState meter, again;
+    if (DecodeMeterState(in, meter) == DecodeError::kOk) {
+      FUZZ_CHECK(meter.channels == 0);
+      FUZZ_CHECK(DecodeMeterState(EncodeMeterState(meter), again) == DecodeError::kOk && again == meter);
+    }
+    MarketGlobals globals, back;
+    if (DecodeGlobals(in, globals) == DecodeError::kOk) {
+      FUZZ_CHECK(globals.pool_in_total == 0 && globals.channels_settled == 0);
+      FUZZ_CHECK(DecodeGlobals(EncodeGlobals(globals), back) == DecodeError::kOk && back == globals);
+    }
+  } else {
+    MeterState meter;
+    fuzz::CheckRoundTrip(
+        in, meter, [](ByteSpan b, MeterState& x) { return DecodeMeterState(b, x); },
+        [](const MeterState& x) { return EncodeMeterState(x); }, std::equal_to<>{});
+    MarketGlobals globals;
+    if (fuzz::CheckRoundTrip(
+            in, globals, [](ByteSpan b, MarketGlobals& x) { return DecodeGlobals(b, x); },
+            [](const MarketGlobals& x) { return EncodeGlobals(x); }, std::equal_to<>{}))
+      FUZZ_CHECK(globals.pool_out_total <= globals.pool_in_total);
+  }
+  ChannelState channel;
   fuzz::CheckRoundTrip(
-      in, meter, [](ByteSpan b, MeterState& x) { return DecodeMeterState(b, x); },
-      [](const MeterState& x) { return EncodeMeterState(x); }, std::equal_to<>{});
-  MarketGlobals globals;
+      in, channel, [](ByteSpan b, ChannelState& x) { return DecodeChannelState(b, x); },
+      [](const ChannelState& x) { return EncodeChannelState(x); }, std::equal_to<>{});
+  WatchList watch;
   fuzz::CheckRoundTrip(
-      in, globals, [](ByteSpan b, MarketGlobals& x) { return DecodeGlobals(b, x); },
-      [](const MarketGlobals& x) { return EncodeGlobals(x); }, std::equal_to<>{});
+      in, watch, [](ByteSpan b, WatchList& x) { return DecodeWatchList(b, x); },
+      [](const WatchList& x) { return EncodeWatchList(x); }, std::equal_to<>{});
   return 0;
 }

@@ -270,6 +270,14 @@ int main(int argc, char** argv) {
     meter.export_register = 250;
     Put("decode_market", "meter-state", EncodeMeterState(meter));
     Put("decode_market", "globals", EncodeGlobals(InitialGlobals(params)));
+    ChannelState channel;
+    channel.funding = funding;
+    channel.status = ChannelStatus::kClosing;
+    channel.current = OutPoint{coinbase->txid(), 0};
+    channel.amount = 1105;
+    channel.count_a = 2;
+    Put("decode_market", "channel-state", EncodeChannelState(channel));
+    Put("decode_market", "watch-list", EncodeWatchList({{channel.current, false}, {OutPoint{coinbase->txid(), 1}, true}}));
   }
   // market_rules: FuzzedDataProvider bytes that choose the operations.
   Put("market_rules", "small", Pattern(96, 14));

@@ -156,8 +156,8 @@ TEST(RecordCodec, LayoutAndErrors) {
   EXPECT_EQ(DecRecord("0001"), DecodeError::kTrailingBytes);  // kind 0 carries nothing
   EXPECT_EQ(DecRecord("8000"), DecodeError::kNonMinimalVarInt);
   EXPECT_EQ(DecRecord("01" "8100" "00"), DecodeError::kNonMinimalVarInt);
-  // 2-5, 7, 8: the market (consensus/market.h); 6 stays reserved for channel settlement.
-  for (const char* reserved : {"06", "09", "7f", "ffffffff0f"})
+  // 2-5, 7, 8: the market (consensus/market.h); 6: channel settlement (consensus/channel.h).
+  for (const char* reserved : {"09", "7f", "ffffffff0f"})
     EXPECT_EQ(DecRecord(std::string(reserved) + "0100"), DecodeError::kUnknownRecordKind) << reserved;
   EXPECT_EQ(DecRecord("8080808010"), DecodeError::kVarIntOverflow);          // kind 2^32
   EXPECT_EQ(DecRecord("01" "8080808010" "00"), DecodeError::kVarIntOverflow);  // version 2^32
@@ -216,7 +216,7 @@ TEST(TransactionCodec, Errors) {
             DecodeError::kOk);
   EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + "01" "00e1f50500000000" "08" + Hex32(1) + "00" + witness),
             DecodeError::kUnknownConditionType);
-  EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + kOneKeyOutput + "06" "0100" + witness), DecodeError::kUnknownRecordKind);
+  EXPECT_EQ(DecTx(kVersion + "01" + kPrevout + kOneKeyOutput + "09" "0100" + witness), DecodeError::kUnknownRecordKind);
   EXPECT_EQ(DecTx(Payment("05" + Sig64(7))), DecodeError::kUnknownSatisfactionType);
   EXPECT_EQ(DecTx(Payment("0302" + witness)), DecodeError::kBadBranch);
   EXPECT_EQ(DecTx(Payment("020000")), DecodeError::kEmptyMultisigSigners);

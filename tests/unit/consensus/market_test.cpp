@@ -1348,7 +1348,10 @@ TEST(MarketEncoding, UnknownVersionAndKind) {
   EXPECT_EQ(DecodePayload(RecordKind::kNone, {}), DecodeError::kUnknownRecordKind);
   EXPECT_FALSE(IsMarketKind(RecordKind::kCoinbase));
   EXPECT_FALSE(IsMarketKind(RecordKind::kNone));
-  EXPECT_FALSE(IsMarketKind(static_cast<RecordKind>(6)));
+  // Kind 6 (settlement) is checked against the market state but decodes in consensus/channel.h.
+  EXPECT_TRUE(IsMarketKind(RecordKind::kChannelSettlement));
+  MarketRecord none;
+  EXPECT_EQ(DecodeMarketRecord(Record{RecordKind::kChannelSettlement, 1, {}}, none), DecodeError::kUnknownRecordKind);
 }
 
 TEST(MarketEncoding, ReadingEncoding) {
@@ -1463,8 +1466,9 @@ TEST(MarketState, MeterStateRoundTrip) {
   s.exported_wh = 6;
   s.imported_wh = 7;
   s.readings = 8;
+  s.channels = 9;
   const Bytes enc = EncodeMeterState(s);
-  EXPECT_EQ(enc.size(), 1u + 32 + 1 + 1 + 4 + 8 + 1 + 8 * 9);
+  EXPECT_EQ(enc.size(), 1u + 32 + 1 + 1 + 4 + 8 + 1 + 8 * 9 + 4);
   MeterState back;
   ASSERT_EQ(DecodeMeterState(enc, back), DecodeError::kOk);
   EXPECT_EQ(back, s);
@@ -1473,8 +1477,15 @@ TEST(MarketState, MeterStateRoundTrip) {
   EXPECT_EQ(DecodeMeterState(b, back), DecodeError::kTrailingBytes);
   for (std::size_t n = 0; n < enc.size(); ++n)
     ASSERT_EQ(DecodeMeterState(ByteSpan(enc).first(n), back), DecodeError::kTruncated) << n;
+  // Version 1 (before channels) has no watch count.
+  b = Bytes(enc.begin(), enc.end() - 4);
+  b[0] = 1;
+  ASSERT_EQ(DecodeMeterState(b, back), DecodeError::kOk);
+  MeterState v1 = s;
+  v1.channels = 0;
+  EXPECT_EQ(back, v1);
   b = enc;
-  b[0] = 2;  // version
+  b[0] = 3;  // version
   EXPECT_EQ(DecodeMeterState(b, back), DecodeError::kBadFieldValue);
   b = enc;
   b[33] = 0;  // role
@@ -1504,8 +1515,14 @@ TEST(MarketState, GlobalsRoundTrip) {
   g.meters_registered = 3;
   g.readings_total = 4;
   g.channels_funded = kMax64;
+  g.channels_settled = 5;
+  g.pool_slot = 6;
+  g.pool_accrued = 7;
+  g.pool_paying = 8;
+  g.pool_in_total = 100;
+  g.pool_out_total = 9;
   const Bytes enc = EncodeGlobals(g);
-  EXPECT_EQ(enc.size(), 1u + 32 + 1 + 32 + 4 + 48 + 1 + 4 + 40);
+  EXPECT_EQ(enc.size(), 1u + 32 + 1 + 32 + 4 + 48 + 1 + 4 + 40 + 8 + 4 + 8 * 4);
   ASSERT_EQ(DecodeGlobals(enc, back), DecodeError::kOk);
   EXPECT_EQ(back, g);
   EXPECT_EQ(EncodeGlobals(back), enc);
@@ -1519,6 +1536,9 @@ TEST(MarketState, GlobalsRoundTrip) {
   b = enc;
   b[33] = 2;  // has_pending_key
   EXPECT_EQ(DecodeGlobals(b, back), DecodeError::kBadFieldValue);
+  MarketGlobals overpaid = g;
+  overpaid.pool_out_total = overpaid.pool_in_total + 1;  // more paid out of the pool than went in
+  EXPECT_EQ(DecodeGlobals(EncodeGlobals(overpaid), back), DecodeError::kBadFieldValue);
   // The pending values apply from their height / slot.
   EXPECT_EQ(g.UtilityKeyAt(kMax32 - 1), g.utility_key);
   EXPECT_EQ(g.UtilityKeyAt(kMax32), TestPub(50));
