@@ -2,8 +2,8 @@
 // funding output (issue 11; the design is docs/channels.md, "Settlement in consensus").
 //
 // This header is the pure part of settlement: the numbered commitment A and B sign, the
-// settlement record's canonical encoding (record kind 6 once the paths are wired into
-// validation), and the integer rules that turn a channel's deposits and a state into payouts:
+// settlement record's canonical encoding (record kind 6; consensus/market_rules.cpp enforces
+// the paths), and the integer rules that turn a channel's deposits and a state into payouts:
 //
 //   state shares     CA = CwA - Cc, CB = CwB + Cc, CU = CwU (Cc <= CwA)
 //   fee              deducted from the paying parties' shares in the order given

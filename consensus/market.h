@@ -8,7 +8,7 @@
 //   kind 7  UtilityKeyRotation  the current utility key names its successor (from the next block)
 //   kind 8  MeterDeregistration utility retires a meter
 //
-// (kind 6 stays reserved for channel settlement.) Each payload has one canonical encoding:
+// (Kind 6, channel settlement, is in consensus/channel.h.) Each payload has one canonical encoding:
 // fixed-width little-endian integers, raw 32-byte keys and 64-byte signatures, and a varint
 // count for a batch. The decoders accept nothing else (trailing bytes included).
 //

@@ -4,7 +4,6 @@
 #include <limits>
 #include <stdexcept>
 #include <tuple>
-
 #include <bit>
 
 #include "consensus/channel.h"
@@ -17,7 +16,6 @@ namespace {
 std::uint64_t SatAdd(std::uint64_t a, std::uint64_t b) {
   return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max() : a + b;
 }
-
 
 // A rotation or coefficient change that has come into force becomes the current value, so
 // that a newer change can be queued behind it.
