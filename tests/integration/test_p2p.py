@@ -194,6 +194,9 @@ class P2PTest(NodeTestCase):
         c = self.make_node("c", extra_args=self.addnodes(a)).start()
         # a learns b's and c's listening addresses from their versions; c learns b's from a.
         wait_until(lambda: len(connected_peers(a)) >= 2, timeout=30, what="a has two peers")
+        # Connected is not yet recorded: on a loaded host the second address may land later.
+        wait_until(lambda: int(a.cli("getnettotals")["address_book_size"]) >= 2, timeout=30,
+                   what="a's address book holds b and c")
         a.cli("ban", "10.1.2.0/24", "--duration", "3600", "--reason", "test")
         # Bad input through the CLI: a usage error (2) or the node's refusal (1), with a message.
         for args, code, text in [
