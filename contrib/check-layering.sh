@@ -4,6 +4,7 @@
 #   consensus  includes only crypto/ and consensus/
 #   ledger     includes only crypto/, consensus/ and ledger/
 #   net        includes only crypto/, consensus/, ledger/, net/ and its generated proto header
+#   channels   includes only crypto/, consensus/, ledger/, net/ and channels/
 #   consensus/ and ledger/ use no floating point (float, double, long double)
 # The CMake link graph is checked at configure time (cmake/Layering.cmake).
 set -euo pipefail
@@ -26,6 +27,7 @@ check_includes crypto "crypto"
 check_includes consensus "crypto consensus"
 check_includes ledger "crypto consensus ledger"
 check_includes net "crypto consensus ledger net" "wattline/p2p/v1/p2p.pb.h"
+check_includes channels "crypto consensus ledger net channels"
 # Comments are stripped first ("a double spend" is not a double).
 if find consensus ledger -name '*.h' -o -name '*.cpp' | xargs awk '{ line = $0; sub(/\/\/.*/, "", line);
       if (line ~ /(^|[^A-Za-z0-9_])(float|double)([^A-Za-z0-9_]|$)/) { print FILENAME ":" FNR ": " $0; found = 1 } }

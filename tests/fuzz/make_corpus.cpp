@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "channels/channel_record.h"
+#include "channels/messages.h"
 #include "consensus/block_check.h"
 #include "consensus/channel.h"
 #include "consensus/market.h"
@@ -322,6 +324,56 @@ int main(int argc, char** argv) {
     bad[0] = 7;
     Put("decode_channel", "bad-path", bad);
     Put("decode_channel", "bad-truncated", Bytes(delivered.begin(), delivered.end() - 1));
+  }
+  // channel_messages and channel_state_file: one message of each type, and a record.
+  {
+    const ChannelId ch{crypto::Hash256{}, 0};
+    ChannelFunding f;
+    f.consumer = a.PubKey();
+    f.producer = b.PubKey();
+    f.utility = c.PubKey();
+    f.consumer_meter = Key(4).PubKey();
+    f.producer_meter = Key(5).PubKey();
+    f.energy_wh = 2'500;
+    f.slot = 7;
+    f.price = 382;
+    f.cwa = 955'000;
+    f.cwb = 1'000'000;
+    f.expiry = 500;
+    f.contest_window = 6;
+    f.delivery_start = 1'800'000'000;
+    f.delivery_end = 1'800'003'600;
+    const std::vector<channels::FundingInput> inputs{{{crypto::Hash256{}, 1}, {Amount{600'000}, key}}};
+    const TxOut change{Amount{43'000}, key};
+    const Signature csig = a.Sign(crypto::Hash256{}, aux);
+    const std::vector<std::pair<std::string, channels::ChannelMessage>> msgs{
+        {"open", channels::OpenMsg{crypto::Hash256{}, f, 2'000, inputs, change}},
+        {"accept", channels::AcceptMsg{crypto::Hash256{}, inputs, std::nullopt}},
+        {"funding-created", channels::FundingCreatedMsg{crypto::Hash256{}, csig}},
+        {"funding-signed", channels::FundingSignedMsg{crypto::Hash256{}, csig, {csig}}},
+        {"update", channels::UpdateMsg{ch, 7, 12'345, csig}},
+        {"update-ack", channels::UpdateAckMsg{ch, 7, csig}},
+        {"close", channels::CloseMsg{ch, 12'345, 8'000, csig}},
+        {"close-ack", channels::CloseAckMsg{ch, csig}},
+        {"reestablish", channels::ReestablishMsg{ch, 7}},
+        {"tower-update", channels::TowerUpdateMsg{{ch, 7, 12'345, 2'000}, csig, csig}},
+        {"error", channels::ErrorMsg{crypto::Hash256{}, channels::ErrorCode::kBadState, "state 9 does not follow 7"}},
+    };
+    for (const auto& [name, m] : msgs) Put("channel_messages", name, channels::EncodeChannelMessage(m));
+    Put("channel_messages", "bad-type", Bytes{12});
+    channels::ChannelRecord r;
+    r.funding = f;
+    r.a_inputs = inputs;
+    r.a_change = change;
+    r.b_inputs = inputs;
+    r.channel = ch;
+    r.state = 41;
+    r.pending = true;
+    r.close_signed = true;
+    r.peer = "127.0.0.1:39733";
+    const Bytes record = channels::EncodeChannelRecord(r);
+    Put("channel_state_file", "record", record);
+    Put("channel_state_file", "bad-truncated", Bytes(record.begin(), record.end() - 1));
   }
   std::printf("corpus written to %s\n", g_root.c_str());
   return 0;

@@ -1,0 +1,154 @@
+// The channel engine (docs/channels.md, "The engine"): both sides of a channel's life off
+// chain, driven by three kinds of events (an operator call, a message from the other node,
+// a new block) and persisting every state before any signature of it leaves the node.
+//
+//   A (consumer)                              B (producer)
+//   Open ─ persist kProposed ── open ───────▶ checks; funds CwB; persist kAccepted
+//        ◀──────────────────────────────── accept
+//   builds the funding tx (txid known, unsigned)
+//   signs commitment 0 ─ funding_created ──▶ verifies; signs state 0 and its inputs;
+//                                             persist kFunding (state 0 co-signed)
+//        ◀────────────────────────── funding_signed
+//   verifies; persist kFunding; signs its inputs, broadcasts the funding
+//   ... the funding confirms: both kOpen ...
+//   Pay(Cc') ─ persist pending n+1 ── update ▶ verifies; signs; persist n+1
+//        ◀──────────────────────────────── update_ack (and tower_update to U)
+//   persist n+1 (and tower_update to U)
+//   Close(fee) ─ persist close ─── close ───▶ same state? signs; persist; broadcasts
+//        ◀──────────────────────────────── close_ack: broadcasts too
+//
+// A crash anywhere leaves each side with the newest state it holds with both signatures, and
+// A with at most one pending state it signed; on reconnect `reestablish` makes the side that
+// is behind catch up (A resends its pending update, B its last ack). Unilaterally, either
+// side posts its newest co-signed state (ForceClose); on every block the engine supersedes a
+// stale post of the other side, settles after the window, and notices the end of a channel.
+//
+// Updates come from A only (A pays; Cc only grows), so there is never a race between two
+// proposals. The engine is thread-safe: one mutex guards the records, and messages are sent
+// after it is released (a host may deliver a reply synchronously).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "channels/channel_record.h"
+#include "channels/store.h"
+#include "consensus/market_state.h"
+#include "consensus/params.h"
+
+namespace wattline::channels {
+
+/** What the engine needs of its node: the chain, the wallet's keys and coins, and the P2P transport. */
+class ChannelHost {
+ public:
+  virtual ~ChannelHost() = default;
+  virtual const consensus::Params& params() const = 0;
+  virtual std::uint32_t TipHeight() const = 0;
+  virtual consensus::MarketGlobals Globals() const = 0;
+  /** The channel as the chain's market state holds it at the tip; nullopt once settled (or never funded). */
+  virtual std::optional<consensus::ChannelState> OnChain(const ChannelId& id) const = 0;
+  /** Submits to the mempool and relays; false with why when refused. */
+  virtual bool Broadcast(const consensus::MutableTransaction& tx, std::string& why) = 0;
+  /** Sends to the node at peer (host:port); fire and forget (reestablish covers losses). */
+  virtual void Send(const std::string& peer, const ChannelMessage& msg) = 0;
+
+  /** This node's channel key: the key that owns its meter. */
+  virtual crypto::XOnlyPubKey Key() const = 0;
+  /** Signs msg with the channel key; nullopt when it cannot (wallet locked). */
+  virtual std::optional<Signature> Sign(const Hash256& msg) = 0;
+  /** Selects and reserves coins worth at least amount; the change returns to the wallet. */
+  virtual bool SelectFunding(std::uint64_t amount, std::vector<FundingInput>& inputs,
+                             std::optional<consensus::TxOut>& change, std::string& why) = 0;
+  /** Signs inputs [first, first + count) of tx (the wallet's own coins); false when it cannot. */
+  virtual bool SignInputs(const consensus::MutableTransaction& tx, std::size_t first, std::size_t count,
+                          std::vector<Signature>& sigs, std::string& why) = 0;
+};
+
+struct EngineOptions {
+  /** The utility's watchtower node (host:port) that receives every co-signed state; empty: none. */
+  std::string tower;
+  /** The most collateral B puts into one channel. */
+  std::uint64_t max_collateral = 1'000'000'000;
+  /** The fee of the cooperative close each side proposes when none is given. */
+  std::uint64_t close_fee = 2'000;
+};
+
+/** What a call did: ok, or why not (for a gRPC status: a state error or an argument error). */
+struct EngineResult {
+  enum class Code { kOk, kInvalidArgument, kNotFound, kFailedPrecondition, kInternal };
+  Code code = Code::kOk;
+  std::string message;
+  bool ok() const { return code == Code::kOk; }
+};
+
+/** A channel A proposes: the funding fields A fills (B's key and meter as B published them). */
+struct OpenRequest {
+  std::string peer;
+  consensus::ChannelFunding funding;  //!< consumer must be this node's key; cwu must be 0
+  std::uint64_t commit_fee = 2'000;   //!< what a post of any state pays
+  std::uint64_t funding_fee = 2'000;  //!< what the funding transaction pays (from A)
+};
+
+class ChannelEngine {
+ public:
+  ChannelEngine(ChannelHost& host, ChannelStore& store, EngineOptions options = {});
+
+  /** A: proposes a channel; temp_id names it until funded. */
+  EngineResult Open(const OpenRequest& request, Hash256& temp_id);
+  /** A: moves Cc to cc (> the newest Cc, <= CwA) in the next state. */
+  EngineResult Pay(const Hash256& id, std::uint64_t cc);
+  /** Either side: proposes the cooperative close of the newest state (fee 0: the default). */
+  EngineResult Close(const Hash256& id, std::uint64_t fee);
+  /** Either side: posts the newest co-signed state; the engine settles after the window. */
+  EngineResult ForceClose(const Hash256& id, Hash256& txid);
+
+  /** A message from peer (already decoded). Bad input is answered with an error message. */
+  void OnMessage(const std::string& peer, const ChannelMessage& msg);
+  /** The transport connected to peer: resume every live channel with it. */
+  void OnPeerConnected(const std::string& peer);
+  /** A block connected (or the tip changed): phases follow the chain; posts, supersedes, settles. */
+  void OnBlock();
+
+  /** A channel by temporary id or by channel txid. */
+  std::optional<ChannelRecord> Get(const Hash256& id) const;
+  std::vector<ChannelRecord> List() const;
+
+ private:
+  using Outbox = std::vector<std::pair<std::string, ChannelMessage>>;
+  ChannelRecord* Find(const Hash256& id);
+  const ChannelRecord* Find(const Hash256& id) const;
+  void Flush(Outbox& out);
+  void Persist(ChannelRecord& r) { m_store.Put(r); }
+  void Fail(Outbox& out, const std::string& peer, const Hash256& id, ErrorCode code, const std::string& text);
+
+  void HandleOpen(Outbox& out, const std::string& peer, const OpenMsg& m);
+  void HandleAccept(Outbox& out, const std::string& peer, const AcceptMsg& m);
+  void HandleFundingCreated(Outbox& out, const std::string& peer, const FundingCreatedMsg& m);
+  void HandleFundingSigned(Outbox& out, const std::string& peer, const FundingSignedMsg& m);
+  void HandleUpdate(Outbox& out, const std::string& peer, const UpdateMsg& m);
+  void HandleUpdateAck(Outbox& out, const std::string& peer, const UpdateAckMsg& m);
+  void HandleClose(Outbox& out, const std::string& peer, const CloseMsg& m);
+  void HandleCloseAck(Outbox& out, const std::string& peer, const CloseAckMsg& m);
+  void HandleReestablish(Outbox& out, const std::string& peer, const ReestablishMsg& m);
+
+  bool VerifyCommitment(const ChannelRecord& r, const consensus::Commitment& c, const Signature& sig,
+                        bool of_a) const;
+  void SendTower(Outbox& out, const ChannelRecord& r);
+  bool BroadcastFunding(ChannelRecord& r, std::string& why);
+  bool BroadcastCooperative(ChannelRecord& r, std::string& why);
+  bool PostNewest(ChannelRecord& r, const consensus::ChannelState& onchain, std::string& why);
+
+  ChannelHost& m_host;
+  ChannelStore& m_store;
+  EngineOptions m_options;
+  mutable std::mutex m_mutex;
+  std::map<Hash256, ChannelRecord> m_records;  //!< by temp id; a copy of the store's
+};
+
+}  // namespace wattline::channels

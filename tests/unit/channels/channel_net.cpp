@@ -1,0 +1,186 @@
+#include "tests/unit/channels/channel_net.h"
+
+namespace wattline::test {
+
+using namespace consensus;
+
+// --- Party -----------------------------------------------------------------------------------
+
+const Params& Party::params() const { return m_net.params; }
+std::uint32_t Party::TipHeight() const { return m_net.cs->Height(); }
+MarketGlobals Party::Globals() const { return m_net.Reader().Globals(); }
+std::optional<ChannelState> Party::OnChain(const ChannelId& id) const { return m_net.Reader().Channel(id); }
+
+bool Party::Broadcast(const MutableTransaction& mtx, std::string& why) {
+  auto tx = MakeTransactionRef(mtx);
+  for (const auto& p : m_net.pending) {
+    if (p->txid() == tx->txid()) return true;  // known already
+    for (const auto& in : p->inputs())
+      for (const auto& mine : tx->inputs())
+        if (in.prevout == mine.prevout) return why = "conflicts with a pending transaction", false;
+  }
+  if (!m_net.CheckLikeMempool(tx, why)) return false;
+  m_net.pending.push_back(tx);
+  return true;
+}
+
+void Party::Send(const std::string& peer, const channels::ChannelMessage& msg) {
+  m_net.queue.push_back({m_name, peer, channels::EncodeChannelMessage(msg)});
+}
+
+bool Party::SelectFunding(std::uint64_t amount, std::vector<channels::FundingInput>& inputs,
+                          std::optional<TxOut>& change, std::string& why) {
+  std::uint64_t sum = 0;
+  inputs.clear();
+  for (const auto& [op, coin] : ChainstateUtxo(*m_net.cs)) {
+    if (sum >= amount) break;
+    if (coin.out.condition != Condition::Key(pub()) || m_reserved.contains(op)) continue;
+    inputs.push_back({op, coin.out});
+    sum += static_cast<std::uint64_t>(coin.out.amount.units);
+  }
+  if (sum < amount) return why = "insufficient funds", false;
+  for (const auto& in : inputs) m_reserved.insert(in.prevout);
+  change.reset();
+  if (sum > amount) change = TxOut{Amount{static_cast<std::int64_t>(sum - amount)}, Condition::Key(pub())};
+  return true;
+}
+
+bool Party::SignInputs(const MutableTransaction& tx, std::size_t first, std::size_t count, std::vector<Signature>& sigs,
+                       std::string& why) {
+  const Hash256 txid = tx.ComputeTxid();
+  sigs.clear();
+  for (std::size_t i = first; i < first + count; ++i) {
+    auto coin = m_net.cs->GetCoin(tx.inputs.at(i).prevout);
+    if (!coin || coin->out.condition != Condition::Key(pub())) return why = "not this wallet's coin", false;
+    sigs.push_back(m_key.Sign(SignatureHash(m_net.params, txid, static_cast<std::uint32_t>(i), coin->out)));
+  }
+  return true;
+}
+
+std::int64_t Party::Balance() const {
+  std::int64_t sum = 0;
+  for (const auto& [op, coin] : ChainstateUtxo(*m_net.cs))
+    if (coin.out.condition == Condition::Key(pub())) sum += coin.out.amount.units;
+  return sum;
+}
+
+// --- ChannelNet ------------------------------------------------------------------------------
+
+void ChannelNet::SetUp() {
+  LedgerTest::SetUp();
+  m_market = std::make_unique<ledger::ChainMarketStore>(*cs);
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a");
+  b = std::make_unique<Party>(*this, "b", TestKey(12), dir.path() / "b");
+  MineMany(static_cast<int>(params.coinbase_maturity) + 5);
+  for (std::uint32_t h = 1; h <= 5; ++h) m_miner_coins.push_back(CoinbaseSpend(h));
+  Fund(a->pub(), 4, Amount{400'000});
+  Fund(b->pub(), 4, Amount{400'000});
+  Register(meter_a, a->pub(), MeterRole::kConsumer);
+  Register(meter_b, b->pub(), MeterRole::kProducer);
+}
+
+void ChannelNet::Fund(const crypto::XOnlyPubKey& to, int coins, Amount each) {
+  const Spend spend = m_miner_coins.back();
+  m_miner_coins.pop_back();
+  std::vector<TxOut> outs(static_cast<std::size_t>(coins), TxOut{each, Condition::Key(to)});
+  const std::int64_t fee = 10'000;
+  outs.push_back({Amount{spend.spent.amount.units - coins * each.units - fee}, Condition::Key(miner)});
+  Mine(nullptr, {MakeSpend(params, {spend}, miner_key, outs)}, Amount{fee});
+}
+
+void ChannelNet::Register(const crypto::SecretKey& meter, const crypto::XOnlyPubKey& owner, MeterRole role) {
+  const Spend spend = m_miner_coins.back();
+  m_miner_coins.pop_back();
+  MeterRegistration reg;
+  reg.meter = meter.PubKey();
+  reg.owner = owner;
+  reg.role = role;
+  MarketRecord rec = reg;
+  SetUtilitySignature(rec, utility.Sign(UtilitySigHash(params, spend.prevout, rec)));
+  MutableTransaction m;
+  m.inputs.push_back({spend.prevout, {}});
+  const std::int64_t fee = 10'000;
+  m.outputs.push_back({Amount{spend.spent.amount.units - fee}, Condition::Key(miner)});
+  m.record = MakeRecord(rec);
+  m.inputs[0].satisfaction = Satisfaction::Sig(miner_key.Sign(SignatureHash(params, m.ComputeTxid(), 0, spend.spent)));
+  Mine(nullptr, {MakeTransactionRef(std::move(m))}, Amount{fee});
+}
+
+MarketReader ChannelNet::Reader() const { return MarketReader(*m_market, params); }
+
+ChannelFunding ChannelNet::Funding() const {
+  const std::uint32_t next = cs->Height() + 1;
+  ChannelFunding f;
+  f.consumer = a->pub();
+  f.producer = b->pub();
+  f.utility = Reader().Globals().utility_key;
+  f.consumer_meter = meter_a.PubKey();
+  f.producer_meter = meter_b.PubKey();
+  f.energy_wh = 1'000;
+  f.slot = SlotOfHeight(next, params);
+  f.price = Reader().PriceOfSlot(f.slot);
+  f.cwa = 500'000;
+  f.cwb = 300'000;
+  f.expiry = next + 60;
+  f.contest_window = 3;
+  f.delivery_start = 1'000;
+  f.delivery_end = 2'000;
+  return f;
+}
+
+bool ChannelNet::CheckLikeMempool(const TransactionRef& tx, std::string& why) const {
+  ValidationState s;
+  const std::uint32_t height = cs->Height() + 1;
+  std::vector<Coin> coins;
+  for (const auto& in : tx->inputs()) {
+    auto c = cs->GetCoin(in.prevout);
+    if (!c) return why = "missing input", false;
+    coins.push_back(*c);
+  }
+  std::vector<const Coin*> ptrs;
+  for (const auto& c : coins) ptrs.push_back(&c);
+  MarketOverlay ov(m_market.get());
+  Amount minted, pooled, fee;
+  if (!CheckTransaction(*tx, s) ||
+      !ApplyMarketRecord(*tx, {height, static_cast<std::uint64_t>(kNow)}, params, ov, minted, s, nullptr, &pooled) ||
+      !CheckTxInputs(*tx, ptrs, height, params, fee, s, nullptr, minted, pooled))
+    return why = s.ToString(), false;
+  return true;
+}
+
+void ChannelNet::Deliver(std::size_t limit) {
+  for (std::size_t n = 0; n < limit && !queue.empty(); ++n) {
+    InFlight m = std::move(queue.front());
+    queue.pop_front();
+    Party* to = ByName(m.to);
+    if (!to) continue;  // the tower is not part of these tests
+    channels::ChannelMessage msg;
+    ASSERT_EQ(channels::DecodeChannelMessage(m.bytes, msg), DecodeError::kOk);
+    ++delivered;
+    to->engine().OnMessage(m.from, msg);
+  }
+}
+
+void ChannelNet::MineBlock() {
+  std::vector<TransactionRef> txs;
+  Amount fees{0};
+  // Like the mempool after a block: what no longer fits goes (the engines rebroadcast).
+  std::erase_if(pending, [&](const TransactionRef& tx) {
+    std::string why;
+    return !CheckLikeMempool(tx, why);
+  });
+  for (const auto& tx : pending) {
+    std::int64_t in = 0, out = 0;
+    for (const auto& i : tx->inputs()) in += cs->GetCoin(i.prevout)->out.amount.units;
+    for (const auto& o : tx->outputs()) out += o.amount.units;
+    fees.units += in - out;
+    txs.push_back(tx);
+    break;  // one per block: later ones may spend or conflict with it
+  }
+  if (!txs.empty()) std::erase(pending, txs[0]);
+  Mine(nullptr, txs, fees);
+  a->engine().OnBlock();
+  b->engine().OnBlock();
+}
+
+}  // namespace wattline::test

@@ -1,0 +1,204 @@
+// The channel engine end to end over a real regtest chainstate (channel_net.h): open with
+// state 0 co-signed before the funding is broadcast, 200 updates, cooperative close; every
+// update with a restart of either side at every step and lost messages; a stale backup's post
+// superseded by B; refusals of bad proposals and forged or out-of-order states. After every
+// close the coins are conserved: what A and B hold afterwards plus the fees equals what they
+// held before.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "channels/builder.h"
+#include "tests/unit/channels/channel_net.h"
+
+using namespace wattline;
+using namespace wattline::test;
+using namespace wattline::channels;
+using consensus::ChannelStatus;
+
+namespace {
+
+class EngineTest : public ChannelNet {
+ protected:
+  /** Opens the default channel and confirms its funding; returns its temp id. */
+  Hash256 OpenFunded() {
+    OpenRequest req;
+    req.peer = "b";
+    req.funding = Funding();
+    Hash256 id;
+    EXPECT_TRUE(a->engine().Open(req, id).ok());
+    Deliver();
+    auto ra = a->engine().Get(id);
+    auto rb = b->engine().Get(id);
+    EXPECT_TRUE(ra && rb);
+    EXPECT_EQ(ra->phase, Phase::kFunding);
+    EXPECT_EQ(rb->phase, Phase::kFunding);
+    EXPECT_EQ(pending.size(), 1u);  // the funding, broadcast by A
+    MineBlock();
+    EXPECT_EQ(a->engine().Get(id)->phase, Phase::kOpen);
+    EXPECT_EQ(b->engine().Get(id)->phase, Phase::kOpen);
+    return id;
+  }
+  ChannelId Channel(const Hash256& id) { return a->engine().Get(id)->channel; }
+};
+
+TEST_F(EngineTest, StateZeroIsCoSignedBeforeTheFundingExists) {
+  OpenRequest req;
+  req.peer = "b";
+  req.funding = Funding();
+  Hash256 id;
+  ASSERT_TRUE(a->engine().Open(req, id).ok());
+  Deliver(3);  // open, accept, funding_created: B has state 0 co-signed, nothing is broadcast yet
+  EXPECT_TRUE(pending.empty());
+  auto rb = b->engine().Get(id);
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(rb->phase, Phase::kFunding);
+  const consensus::Commitment zero{rb->channel, 0, 0, rb->commit_fee};
+  const auto msg = consensus::CommitmentSigHash(params, zero);
+  EXPECT_TRUE(crypto::Verify(a->pub(), msg, rb->sig_a));
+  EXPECT_TRUE(crypto::Verify(b->pub(), msg, rb->sig_b));
+  // Restarted, B still holds it (it was synced before B's signatures left).
+  b->Restart();
+  EXPECT_EQ(b->engine().Get(id)->sig_b, rb->sig_b);
+  Deliver();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0]->txid(), rb->channel.txid);
+}
+
+TEST_F(EngineTest, OpenUpdatesAndCooperativeCloseConserveCoins) {
+  const std::int64_t before_a = a->Balance(), before_b = b->Balance();
+  const Hash256 id = OpenFunded();
+  const std::int64_t funding_fee = before_a + before_b - a->Balance() - b->Balance() - 800'000;
+  EXPECT_EQ(funding_fee, 2'000);
+  std::uint64_t cc = 0;
+  for (int n = 1; n <= 200; ++n) {
+    cc += 1'000;
+    ASSERT_TRUE(a->engine().Pay(id, cc).ok()) << n;
+    Deliver();
+  }
+  EXPECT_EQ(a->engine().Get(id)->state, 200u);
+  EXPECT_EQ(b->engine().Get(id)->state, 200u);
+  EXPECT_FALSE(a->engine().Get(id)->pending);
+  ASSERT_TRUE(b->engine().Close(id, 0).ok());
+  Deliver();
+  ASSERT_EQ(pending.size(), 1u);
+  MineBlock();
+  EXPECT_FALSE(Reader().Channel(Channel(id)));
+  EXPECT_EQ(a->engine().Get(id)->phase, Phase::kClosed);
+  EXPECT_EQ(b->engine().Get(id)->phase, Phase::kClosed);
+  // The close pays the fee floor (1% of 800,000 while the pool pays nothing) from A's share.
+  EXPECT_EQ(a->Balance(), before_a - funding_fee - 200'000 - 8'000);
+  EXPECT_EQ(b->Balance(), before_b + 200'000);
+}
+
+TEST_F(EngineTest, RestartsAndLostMessagesAtEveryStepOfAnUpdateNeverLoseAState) {
+  const Hash256 id = OpenFunded();
+  std::mt19937_64 rng(0x5eed);
+  std::uint64_t cc = 0;
+  for (int round = 0; round < 60; ++round) {
+    cc += 500;
+    ASSERT_TRUE(a->engine().Pay(id, cc).ok()) << round;
+    // Deliver a random prefix of the exchange (0: the update is lost; 1: the ack is lost),
+    // then kill one side or both, then reconnect.
+    Deliver(rng() % 3);
+    Drop();
+    const int who = static_cast<int>(rng() % 3);
+    if (who != 1) a->Restart();
+    if (who != 0) b->Restart();
+    a->engine().OnPeerConnected("b");
+    b->engine().OnPeerConnected("a");
+    Deliver();
+    const auto ra = a->engine().Get(id), rb = b->engine().Get(id);
+    ASSERT_EQ(ra->state, static_cast<std::uint64_t>(round + 1)) << round;
+    ASSERT_EQ(rb->state, ra->state);
+    ASSERT_EQ(rb->cc, cc);
+    ASSERT_FALSE(ra->pending);
+  }
+  const std::int64_t before_b = b->Balance();
+  Hash256 post;
+  ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
+  MineBlock();
+  EXPECT_EQ(Reader().Channel(Channel(id))->posted_state, 60u);
+  MineBlocks(4);  // the window (3), then the settle
+  EXPECT_FALSE(Reader().Channel(Channel(id)));
+  EXPECT_EQ(b->Balance(), before_b + 300'000 + static_cast<std::int64_t>(cc));
+}
+
+TEST_F(EngineTest, AStaleBackupsPostIsSupersededByTheNewestState) {
+  const Hash256 id = OpenFunded();
+  for (std::uint64_t n = 1; n <= 2; ++n) {
+    ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
+    Deliver();
+  }
+  // A's node is backed up at state 2 ...
+  a.reset();
+  const auto backup = dir.path() / "a-backup";
+  std::filesystem::copy(dir.path() / "a", backup, std::filesystem::copy_options::recursive);
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a");
+  for (std::uint64_t n = 3; n <= 5; ++n) {
+    ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
+    Deliver();
+  }
+  // ... and restored from it: it knows only state 2, and posts it.
+  a.reset();
+  std::filesystem::remove_all(dir.path() / "a");
+  std::filesystem::rename(backup, dir.path() / "a");
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a");
+  EXPECT_EQ(a->engine().Get(id)->state, 2u);
+  Hash256 post;
+  ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
+  const std::int64_t before_b = b->Balance();
+  MineBlock();  // the stale post confirms; B sees it and posts state 5
+  EXPECT_EQ(Reader().Channel(Channel(id))->posted_state, 2u);
+  MineBlock();
+  EXPECT_EQ(Reader().Channel(Channel(id))->posted_state, 5u);
+  MineBlocks(4);
+  EXPECT_FALSE(Reader().Channel(Channel(id)));
+  // B is paid state 5: its collateral and Cc 50,000 (the posts' fees come from A's share).
+  EXPECT_EQ(b->Balance(), before_b + 300'000 + 50'000);
+}
+
+TEST_F(EngineTest, BadProposalsAndForgedStatesAreRefusedWithAReason) {
+  OpenRequest req;
+  req.peer = "b";
+  req.funding = Funding();
+  Hash256 id;
+  req.funding.consumer = b->pub();
+  EXPECT_EQ(a->engine().Open(req, id).code, EngineResult::Code::kInvalidArgument);
+  req.funding = Funding();
+  req.funding.producer = TestKey(3).PubKey();
+  ASSERT_TRUE(a->engine().Open(req, id).ok());
+  Deliver(1);  // B refuses: not its key
+  ASSERT_EQ(queue.size(), 1u);
+  channels::ChannelMessage reply;
+  ASSERT_EQ(DecodeChannelMessage(queue.front().bytes, reply), consensus::DecodeError::kOk);
+  ASSERT_TRUE(std::holds_alternative<ErrorMsg>(reply));
+  EXPECT_EQ(std::get<ErrorMsg>(reply).code, ErrorCode::kRefused);
+  EXPECT_NE(std::get<ErrorMsg>(reply).text.find("producer key"), std::string::npos);
+  Deliver();
+  EXPECT_EQ(a->engine().Get(id)->phase, Phase::kFailed);
+  EXPECT_FALSE(b->engine().Get(id));
+
+  const Hash256 live = OpenFunded();
+  const ChannelId ch = Channel(live);
+  const auto forge = [&](std::uint64_t n, std::uint64_t cc, const crypto::SecretKey& key) {
+    const consensus::Commitment c{ch, n, cc, 2'000};
+    b->engine().OnMessage("a", UpdateMsg{ch, n, cc, key.Sign(consensus::CommitmentSigHash(params, c))});
+  };
+  forge(1, 5'000, TestKey(12));  // signed by B's key, not A's
+  forge(2, 5'000, TestKey(11));  // skips state 1
+  forge(1, 600'000, TestKey(11));  // above CwA
+  EXPECT_EQ(b->engine().Get(live)->state, 0u);
+  std::vector<ErrorCode> codes;
+  for (const auto& m : queue) {
+    channels::ChannelMessage x;
+    ASSERT_EQ(DecodeChannelMessage(m.bytes, x), consensus::DecodeError::kOk);
+    if (auto* e = std::get_if<ErrorMsg>(&x)) codes.push_back(e->code);
+  }
+  EXPECT_EQ(codes, (std::vector{ErrorCode::kBadSignature, ErrorCode::kBadState, ErrorCode::kBadState}));
+  Drop();
+  EXPECT_EQ(a->engine().Pay(live, 600'000).code, EngineResult::Code::kInvalidArgument);
+  EXPECT_EQ(b->engine().Pay(live, 1'000).code, EngineResult::Code::kFailedPrecondition);
+}
+
+}  // namespace
