@@ -311,7 +311,6 @@ void ChannelEngine::HandleFundingSigned(Outbox& out, const std::string& peer, co
   for (std::size_t i = 0; i < na; ++i) funding.inputs[i].satisfaction = Satisfaction::Sig(own[i]);
   r->funding_tx = EncodeTransaction(Transaction(funding));
   Persist(*r);
-  SendTower(out, *r);
   if (!BroadcastFunding(*r, why)) Fail(out, peer, m.temp_id, ErrorCode::kInternal, "the funding was refused: " + why);
 }
 

@@ -69,8 +69,10 @@ std::int64_t Party::Balance() const {
 void ChannelNet::SetUp() {
   LedgerTest::SetUp();
   m_market = std::make_unique<ledger::ChainMarketStore>(*cs);
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a");
-  b = std::make_unique<Party>(*this, "b", TestKey(12), dir.path() / "b");
+  options.tower = "u";
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  b = std::make_unique<Party>(*this, "b", TestKey(12), dir.path() / "b", options);
+  u = std::make_unique<Party>(*this, "u", utility, dir.path() / "u");
   MineMany(static_cast<int>(params.coinbase_maturity) + 5);
   for (std::uint32_t h = 1; h <= 5; ++h) m_miner_coins.push_back(CoinbaseSpend(h));
   Fund(a->pub(), 4, Amount{400'000});
@@ -153,11 +155,12 @@ void ChannelNet::Deliver(std::size_t limit) {
     InFlight m = std::move(queue.front());
     queue.pop_front();
     Party* to = ByName(m.to);
-    if (!to) continue;  // the tower is not part of these tests
+    if (!to || to->offline) continue;
     channels::ChannelMessage msg;
     ASSERT_EQ(channels::DecodeChannelMessage(m.bytes, msg), DecodeError::kOk);
     ++delivered;
-    to->engine().OnMessage(m.from, msg);
+    if (auto* t = std::get_if<channels::TowerUpdateMsg>(&msg)) verdicts.push_back(to->tower().Accept(*t));
+    else to->engine().OnMessage(m.from, msg);
   }
 }
 
@@ -178,9 +181,12 @@ void ChannelNet::MineBlock() {
     break;  // one per block: later ones may spend or conflict with it
   }
   if (!txs.empty()) std::erase(pending, txs[0]);
-  Mine(nullptr, txs, fees);
-  a->engine().OnBlock();
-  b->engine().OnBlock();
+  const Block block = Mine(nullptr, txs, fees);
+  for (Party* p : {a.get(), b.get(), u.get()}) {
+    if (p->offline) continue;
+    p->engine().OnBlock();
+    p->tower().OnBlockConnected(block.txs);
+  }
 }
 
 }  // namespace wattline::test

@@ -16,6 +16,7 @@
 
 #include "channels/engine.h"
 #include "channels/messages.h"
+#include "channels/tower.h"
 #include "consensus/market.h"
 #include "consensus/market_rules.h"
 #include "consensus/tx_check.h"
@@ -36,17 +37,22 @@ class Party final : public channels::ChannelHost {
 
   void Start() {
     std::string why;
-    ASSERT_TRUE(channels::ChannelStore::Open(m_dir, m_store, why)) << why;
+    ASSERT_TRUE(channels::ChannelStore::Open(m_dir / "channels", m_store, why)) << why;
     m_engine = std::make_unique<channels::ChannelEngine>(*this, *m_store, m_options);
+    ASSERT_TRUE(channels::Watchtower::Open(m_dir / "tower", *this, m_tower, why)) << why;
   }
   /** kill -9 and start: the engine and its memory go; only what the store synced stays. */
   void Restart() {
     m_engine.reset();
     m_store.reset();
+    m_tower.reset();
     Start();
   }
 
   channels::ChannelEngine& engine() { return *m_engine; }
+  channels::Watchtower& tower() { return *m_tower; }
+  /** An offline party receives nothing and sees no block. */
+  bool offline = false;
   const std::string& name() const { return m_name; }
   crypto::XOnlyPubKey pub() const { return m_key.PubKey(); }
   const std::filesystem::path& dir() const { return m_dir; }
@@ -77,6 +83,7 @@ class Party final : public channels::ChannelHost {
   std::set<consensus::OutPoint> m_reserved;
   std::unique_ptr<channels::ChannelStore> m_store;
   std::unique_ptr<channels::ChannelEngine> m_engine;
+  std::unique_ptr<channels::Watchtower> m_tower;
 };
 
 struct InFlight {
@@ -90,20 +97,25 @@ class ChannelNet : public LedgerTest {
  public:
   crypto::SecretKey utility = *crypto::SecretKey::FromBytes(consensus::DocumentedUtilitySecret(params.network).span());
   crypto::SecretKey meter_a = TestKey(21), meter_b = TestKey(22);
-  std::unique_ptr<Party> a, b;
+  channels::EngineOptions options;  //!< A's and B's: the tower is "u"
+  std::unique_ptr<Party> a, b, u;  //!< u: the utility's node, running the watchtower
   std::deque<InFlight> queue;
   std::vector<consensus::TransactionRef> pending;
   std::size_t delivered = 0;
 
   void SetUp() override;
 
-  Party* ByName(const std::string& name) { return name == "a" ? a.get() : name == "b" ? b.get() : nullptr; }
+  Party* ByName(const std::string& name) {
+    return name == "a" ? a.get() : name == "b" ? b.get() : name == "u" ? u.get() : nullptr;
+  }
+  /** Tower verdicts, in the order the updates arrived. */
+  std::vector<channels::Watchtower::Verdict> verdicts;
 
   /** Delivers queued messages (and the replies they cause) until none is left or `limit` were delivered. */
   void Deliver(std::size_t limit = 1'000'000);
   /** Drops every queued message (a lost connection). */
   void Drop() { queue.clear(); }
-  /** Puts the pending transactions into a block (each that still fits), then tells both engines. */
+  /** Puts the pending transactions into a block (each that still fits), then tells every party that is online. */
   void MineBlock();
   void MineBlocks(int n) {
     for (int i = 0; i < n; ++i) MineBlock();

@@ -124,7 +124,7 @@ TEST_F(EngineTest, RestartsAndLostMessagesAtEveryStepOfAnUpdateNeverLoseAState) 
   EXPECT_EQ(b->Balance(), before_b + 300'000 + static_cast<std::int64_t>(cc));
 }
 
-TEST_F(EngineTest, AStaleBackupsPostIsSupersededByTheNewestState) {
+TEST_F(EngineTest, AStaleBackupsPostIsSupersededByBAfterBothRestartMidWindow) {
   const Hash256 id = OpenFunded();
   for (std::uint64_t n = 1; n <= 2; ++n) {
     ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
@@ -134,7 +134,7 @@ TEST_F(EngineTest, AStaleBackupsPostIsSupersededByTheNewestState) {
   a.reset();
   const auto backup = dir.path() / "a-backup";
   std::filesystem::copy(dir.path() / "a", backup, std::filesystem::copy_options::recursive);
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a");
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
   for (std::uint64_t n = 3; n <= 5; ++n) {
     ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
     Deliver();
@@ -143,13 +143,19 @@ TEST_F(EngineTest, AStaleBackupsPostIsSupersededByTheNewestState) {
   a.reset();
   std::filesystem::remove_all(dir.path() / "a");
   std::filesystem::rename(backup, dir.path() / "a");
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a");
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
   EXPECT_EQ(a->engine().Get(id)->state, 2u);
   Hash256 post;
   ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
   const std::int64_t before_b = b->Balance();
-  MineBlock();  // the stale post confirms; B sees it and posts state 5
+  // The stale post confirms while B is down; then both restart mid-window.
+  b->offline = true;
+  MineBlock();
   EXPECT_EQ(Reader().Channel(Channel(id))->posted_state, 2u);
+  a->Restart();
+  b->Restart();
+  b->offline = false;
+  MineBlock();  // B's first block after the restart: it sees state 2 posted and posts state 5
   MineBlock();
   EXPECT_EQ(Reader().Channel(Channel(id))->posted_state, 5u);
   MineBlocks(4);
@@ -199,6 +205,55 @@ TEST_F(EngineTest, BadProposalsAndForgedStatesAreRefusedWithAReason) {
   Drop();
   EXPECT_EQ(a->engine().Pay(live, 600'000).code, EngineResult::Code::kInvalidArgument);
   EXPECT_EQ(b->engine().Pay(live, 1'000).code, EngineResult::Code::kFailedPrecondition);
+}
+
+TEST_F(EngineTest, TheTowerSupersedesAStalePostWhileBIsOffline) {
+  const Hash256 id = OpenFunded();
+  const ChannelId ch = Channel(id);
+  for (std::uint64_t n = 1; n <= 2; ++n) {
+    ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
+    Deliver();
+  }
+  a.reset();
+  const auto backup = dir.path() / "a-backup";
+  std::filesystem::copy(dir.path() / "a", backup, std::filesystem::copy_options::recursive);
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  for (std::uint64_t n = 3; n <= 5; ++n) {
+    ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
+    Deliver();
+  }
+  // The tower kept each newer state once (B's copy comes first, A's is not newer), and holds state 5.
+  ASSERT_TRUE(u->tower().Held(ch));
+  EXPECT_EQ(u->tower().Held(ch)->commitment.state, 5u);
+  EXPECT_EQ(std::count(verdicts.begin(), verdicts.end(), Watchtower::Verdict::kKept), 5);
+  EXPECT_EQ(std::count(verdicts.begin(), verdicts.end(), Watchtower::Verdict::kNotNewer), 5);
+  // Refusals: a forged state, a state of no channel, an old state.
+  auto forged = *u->tower().Held(ch);
+  forged.commitment.state = 9;
+  EXPECT_EQ(u->tower().Accept(forged), Watchtower::Verdict::kBadSignature);
+  auto unknown = *u->tower().Held(ch);
+  unknown.commitment.channel.index = 1;
+  EXPECT_EQ(u->tower().Accept(unknown), Watchtower::Verdict::kUnknownChannel);
+  // B goes offline; A is restored from its state-2 backup, and posts state 2.
+  b->offline = true;
+  a.reset();
+  std::filesystem::remove_all(dir.path() / "a");
+  std::filesystem::rename(backup, dir.path() / "a");
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  Hash256 post;
+  ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
+  MineBlock();  // the stale post confirms; the tower posts state 5 at once
+  EXPECT_EQ(Reader().Channel(ch)->posted_state, 2u);
+  EXPECT_EQ(u->tower().Disputes(), 1u);
+  MineBlock();
+  EXPECT_EQ(Reader().Channel(ch)->posted_state, 5u);
+  MineBlock();
+  EXPECT_EQ(u->tower().Disputes(), 0u);
+  const std::int64_t before_b = b->Balance();
+  MineBlocks(4);  // A's engine settles the newest posted state after the window
+  EXPECT_FALSE(Reader().Channel(ch));
+  EXPECT_FALSE(u->tower().Held(ch));  // settled: forgotten
+  EXPECT_EQ(b->Balance(), before_b + 300'000 + 50'000);
 }
 
 }  // namespace

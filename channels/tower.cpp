@@ -1,0 +1,130 @@
+#include "channels/tower.h"
+
+#include "channels/builder.h"
+#include "channels/codec.h"
+
+namespace wattline::channels {
+
+using namespace consensus;
+
+namespace {
+
+constexpr char kPrefix = 't';
+
+std::string Key(const ChannelId& c) {
+  std::string k(1, kPrefix);
+  k.append(reinterpret_cast<const char*>(c.txid.bytes.data()), 32);
+  const std::uint32_t i = c.index;
+  for (int s = 24; s >= 0; s -= 8) k.push_back(static_cast<char>((i >> s) & 0xff));
+  return k;
+}
+
+Bytes Encode(const TowerUpdateMsg& m) {
+  Bytes out;
+  Writer w(out);
+  w.U64(m.commitment.state);
+  w.U64(m.commitment.cc);
+  w.U64(m.commitment.fee);
+  codec::PutSig(w, m.sig_a);
+  codec::PutSig(w, m.sig_b);
+  return out;
+}
+
+std::optional<TowerUpdateMsg> Decode(const ChannelId& c, std::string_view v) {
+  Reader r({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()});
+  TowerUpdateMsg m;
+  m.commitment.channel = c;
+  if (!r.U64(m.commitment.state) || !r.U64(m.commitment.cc) || !r.U64(m.commitment.fee) || !codec::GetSig(r, m.sig_a) ||
+      !codec::GetSig(r, m.sig_b) || !r.ExpectEnd())
+    return std::nullopt;
+  return m;
+}
+
+}  // namespace
+
+bool Watchtower::Open(const std::filesystem::path& dir, ChannelHost& host, std::unique_ptr<Watchtower>& out,
+                      std::string& why) {
+  std::unique_ptr<Watchtower> t(new Watchtower(host));
+  const ledger::Status st = ledger::Database::Open(dir, 1 << 20, t->m_db);
+  if (!st.ok()) {
+    why = "cannot open the watchtower database " + dir.string() + ": " + st.message();
+    return false;
+  }
+  out = std::move(t);
+  return true;
+}
+
+std::string_view Watchtower::VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kKept: return "kept";
+    case Verdict::kNotNewer: return "not newer than the state held";
+    case Verdict::kUnknownChannel: return "no unsettled channel on chain";
+    case Verdict::kNotOurs: return "the channel's U is not this node's key";
+    case Verdict::kBadSignature: return "A's or B's signature does not verify";
+  }
+  return "unknown";
+}
+
+std::optional<TowerUpdateMsg> Watchtower::Held(const ChannelId& channel) const {
+  auto v = m_db->Get(Key(channel));
+  return v ? Decode(channel, *v) : std::nullopt;
+}
+
+std::size_t Watchtower::Disputes() const {
+  std::lock_guard lock(m_mutex);
+  return m_disputes.size();
+}
+
+Watchtower::Verdict Watchtower::Accept(const TowerUpdateMsg& m) {
+  const ChannelId& c = m.commitment.channel;
+  auto onchain = m_host.OnChain(c);
+  if (!onchain) return Verdict::kUnknownChannel;
+  const ChannelFunding& f = onchain->funding;
+  if (f.utility != m_host.Key()) return Verdict::kNotOurs;
+  const Hash256 msg = CommitmentSigHash(m_host.params(), m.commitment);
+  if (!crypto::Verify(f.consumer, msg, m.sig_a) || !crypto::Verify(f.producer, msg, m.sig_b))
+    return Verdict::kBadSignature;
+  std::lock_guard lock(m_mutex);
+  if (auto held = Held(c); held && held->commitment.state >= m.commitment.state) return Verdict::kNotNewer;
+  const Bytes value = Encode(m);
+  leveldb::WriteBatch batch;
+  batch.Put(Key(c), leveldb::Slice(reinterpret_cast<const char*>(value.data()), value.size()));
+  m_db->Write(batch, /*sync=*/true);
+  return Verdict::kKept;
+}
+
+void Watchtower::Respond(const ChannelId& channel, const TowerUpdateMsg& held) {
+  auto onchain = m_host.OnChain(channel);
+  if (!onchain) return Forget(channel);
+  if (onchain->status != ChannelStatus::kClosing || onchain->posted_state >= held.commitment.state) {
+    m_disputes.erase(channel);  // nothing stale on chain (any more)
+    return;
+  }
+  std::string why;
+  if (auto tx = BuildPost(channel, *onchain, held.commitment, held.sig_a, held.sig_b, why)) m_host.Broadcast(*tx, why);
+  m_disputes[channel] = held;
+}
+
+void Watchtower::Forget(const ChannelId& channel) {
+  m_disputes.erase(channel);
+  leveldb::WriteBatch batch;
+  batch.Delete(Key(channel));
+  m_db->Write(batch, /*sync=*/false);  // losing a forget only keeps a settled channel's state a while
+}
+
+void Watchtower::OnBlockConnected(const std::vector<TransactionRef>& txs) {
+  std::lock_guard lock(m_mutex);
+  std::map<ChannelId, TowerUpdateMsg> check = m_disputes;
+  for (const TransactionRef& tx : txs) {
+    if (tx->record().kind != RecordKind::kChannelSettlement) continue;
+    ChannelSettlement s;
+    if (DecodeSettlementRecord(tx->record(), s) != DecodeError::kOk) continue;
+    auto held = Held(s.channel);
+    if (!held) continue;
+    if (s.path == SettlementPath::kPost) check[s.channel] = *held;
+    else Forget(s.channel);  // a close: the channel is over
+  }
+  for (const auto& [channel, held] : check) Respond(channel, held);
+}
+
+}  // namespace wattline::channels
