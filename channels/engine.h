@@ -119,6 +119,8 @@ class ChannelEngine {
   std::optional<ChannelRecord> Get(const Hash256& id) const;
   std::vector<ChannelRecord> List() const;
 
+  ChannelHost& Host() { return m_host; }
+
  private:
   using Outbox = std::vector<std::pair<std::string, ChannelMessage>>;
   ChannelRecord* Find(const Hash256& id);

@@ -36,6 +36,7 @@
 #include "consensus/market.h"
 #include "consensus/serialize.h"
 #include "consensus/transaction.h"
+#include "net/protocol.h"
 
 namespace wattline::channels {
 
@@ -50,6 +51,7 @@ inline constexpr std::size_t kMaxFundingInputs = 32;
 inline constexpr std::size_t kMaxErrorText = 200;
 /** The largest encoded message (an open with every input at its largest condition is far below). */
 inline constexpr std::size_t kMaxChannelMessage = 64 * 1024;
+static_assert(kMaxChannelMessage == net::kMaxChannelBody, "the P2P `channel` frame carries exactly one message");
 
 /** A coin a party puts into the funding transaction, with the output it spends (so the other side can check the amount). */
 struct FundingInput {

@@ -901,6 +901,113 @@ int main(int argc, char** argv) {
     };
   });
 
+  // --- Channels (amounts in base units: exact, as the channel states them)
+  std::string ch_id, ch_peer, ch_producer, ch_pmeter, ch_cmeter;
+  std::uint64_t ch_energy = 0, ch_cwa = 0, ch_cwb = 0, ch_amount = 0, ch_fee = 0, ch_dstart = 0, ch_dend = 0;
+  std::uint32_t ch_lifetime = 0, ch_window = 0, ch_wait = 0;
+  auto channel_line = [](const v1::ChannelInfo& ch) {
+    return ch.id() + "  " + ch.role() + "  " + ch.phase() + " (" + ch.onchain() + ")  peer " + ch.peer() + "  state " +
+           std::to_string(ch.state()) + "  Cc " + std::to_string(ch.cc()) + " of CwA " + std::to_string(ch.cwa()) +
+           (ch.pending() ? "  (state " + std::to_string(ch.state() + 1) + " pending)" : "");
+  };
+  sub("getchannelkey", "This node's channel key (give it to whoever opens a channel to this node)")->callback([&] {
+    action = [&](const Client& c) {
+      const auto r = Call<v1::ChannelService, v1::GetChannelKeyRequest, v1::GetChannelKeyResponse>(
+          c, &v1::ChannelService::Stub::GetChannelKey, v1::GetChannelKeyRequest{});
+      Print(c, r, r.key());
+    };
+  });
+  auto* opench = sub("openchannel", "Open a channel to a producer: PEER PRODUCER_KEY PRODUCER_METER CONSUMER_METER ENERGY_WH CWB");
+  opench->add_option("peer", ch_peer, "The producer's node, ip:port (its P2P address)")->required();
+  opench->add_option("producer", ch_producer, "The producer's channel key (its getchannelkey)")->required();
+  opench->add_option("producer_meter", ch_pmeter, "The producer's meter key")->required();
+  opench->add_option("consumer_meter", ch_cmeter, "This node's meter key (owned by this node's channel key)")->required();
+  opench->add_option("energy_wh", ch_energy, "Energy asked, Wh")->required();
+  opench->add_option("cwb", ch_cwb, "The producer's collateral, units")->required();
+  opench->add_option("--cwa", ch_cwa, "This node's deposit, units (default: the energy's cost at the current price)");
+  opench->add_option("--lifetime", ch_lifetime, "Blocks until expiry (default 1000)");
+  opench->add_option("--window", ch_window, "Contest window in blocks (default 6)");
+  opench->add_option("--delivery-start", ch_dstart, "Delivery interval start, Unix seconds (default: now)");
+  opench->add_option("--delivery-end", ch_dend, "Delivery interval end (default: start + 1 day)");
+  opench->callback([&] {
+    action = [&](const Client& c) {
+      v1::OpenChannelRequest req;
+      req.set_peer(ch_peer);
+      req.set_producer(ch_producer);
+      req.set_producer_meter(ch_pmeter);
+      req.set_consumer_meter(ch_cmeter);
+      req.set_energy_wh(ch_energy);
+      req.set_cwa(ch_cwa);
+      req.set_cwb(ch_cwb);
+      req.set_lifetime(ch_lifetime);
+      req.set_contest_window(ch_window);
+      req.set_delivery_start(ch_dstart);
+      req.set_delivery_end(ch_dend);
+      const auto r = Call<v1::ChannelService, v1::OpenChannelRequest, v1::OpenChannelResponse>(
+          c, &v1::ChannelService::Stub::OpenChannel, req);
+      Print(c, r, r.id());
+    };
+  });
+  sub("listchannels", "This node's channels")->callback([&] {
+    action = [&](const Client& c) {
+      const auto r = Call<v1::ChannelService, v1::ListChannelsRequest, v1::ListChannelsResponse>(
+          c, &v1::ChannelService::Stub::ListChannels, v1::ListChannelsRequest{});
+      std::string h;
+      for (const auto& ch : r.channels()) h += channel_line(ch) + "\n";
+      Print(c, r, h.empty() ? "no channels" : h.substr(0, h.size() - 1));
+    };
+  });
+  auto* getch = sub("getchannel", "One channel, by its id");
+  getch->add_option("id", ch_id, "The channel's id (openchannel prints it) or its funding txid")->required();
+  getch->callback([&] {
+    action = [&](const Client& c) {
+      v1::GetChannelRequest req;
+      req.set_id(ch_id);
+      const auto r = Call<v1::ChannelService, v1::GetChannelRequest, v1::ChannelInfo>(
+          c, &v1::ChannelService::Stub::GetChannel, req);
+      Print(c, r);
+    };
+  });
+  auto* pay = sub("pay", "Move units to the producer in the next channel state (this node must be the consumer)");
+  pay->add_option("id", ch_id, "The channel's id")->required();
+  pay->add_option("amount", ch_amount, "Units to move on top of the newest Cc")->required();
+  pay->add_option("--wait-ms", ch_wait, "Wait this long for the producer's signature (default 10000)");
+  pay->callback([&] {
+    action = [&](const Client& c) {
+      v1::PayRequest req;
+      req.set_id(ch_id);
+      req.set_amount(ch_amount);
+      req.set_wait_ms(ch_wait);
+      const auto r = Call<v1::ChannelService, v1::PayRequest, v1::PayResponse>(c, &v1::ChannelService::Stub::Pay, req);
+      Print(c, r, "state " + std::to_string(r.state()) + "  Cc " + std::to_string(r.cc()) +
+                      (r.signed_() ? "  signed by both" : "  waiting for the producer's signature"));
+    };
+  });
+  auto* closech = sub("closechannel", "Close a channel cooperatively at its newest state");
+  closech->add_option("id", ch_id, "The channel's id")->required();
+  closech->add_option("--fee", ch_fee, "Fee in units (default: the node's, at least the fee floor)");
+  closech->callback([&] {
+    action = [&](const Client& c) {
+      v1::CloseChannelRequest req;
+      req.set_id(ch_id);
+      req.set_fee(ch_fee);
+      const auto r = Call<v1::ChannelService, v1::CloseChannelRequest, v1::CloseChannelResponse>(
+          c, &v1::ChannelService::Stub::CloseChannel, req);
+      Print(c, r, "close proposed: it is broadcast once the other side signs");
+    };
+  });
+  auto* forcech = sub("forceclose", "Post the newest co-signed state; the channel settles after the contest window");
+  forcech->add_option("id", ch_id, "The channel's id")->required();
+  forcech->callback([&] {
+    action = [&](const Client& c) {
+      v1::ForceCloseRequest req;
+      req.set_id(ch_id);
+      const auto r = Call<v1::ChannelService, v1::ForceCloseRequest, v1::ForceCloseResponse>(
+          c, &v1::ChannelService::Stub::ForceClose, req);
+      Print(c, r, r.txid());
+    };
+  });
+
   // --- Meter keys (local: no node is contacted)
   std::function<int()> local_action;
   std::string key_out;

@@ -29,6 +29,7 @@ constexpr std::array<CommandInfo, kCommandCount> kCommands{{
     {Command::kBlock, "block", kMaxBlockPayload},
     {Command::kTx, "tx", kMaxTxPayload},
     {Command::kReject, "reject", kMaxRejectPayload},
+    {Command::kChannel, "channel", kMaxChannelPayload},
 }};
 
 constexpr bool TableIsIndexed() {

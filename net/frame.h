@@ -52,8 +52,9 @@ enum class Command : std::uint8_t {
   kBlock = 11,
   kTx = 12,
   kReject = 13,
+  kChannel = 14,  //!< a channel message (channels/messages.h), carried opaque
 };
-inline constexpr std::size_t kCommandCount = 14;
+inline constexpr std::size_t kCommandCount = 15;
 
 /** One row of the command table: the wire name and the hard payload limit. */
 struct CommandInfo {

@@ -183,6 +183,16 @@ DecodeResult DecodeTxMsg(consensus::ByteSpan payload, TxMsg& m) {
   return {};
 }
 
+DecodeResult DecodeChannelFrame(consensus::ByteSpan payload, ChannelFrameMsg& m) {
+  pb::Channel p;
+  if (!Parse(p, payload)) return Fail(MessageError::kBadProtobuf, "channel");
+  if (p.body().empty()) return Fail(MessageError::kEmptyObject, "channel");
+  if (p.body().size() > kMaxChannelBody) return Fail(MessageError::kChannelTooLarge, std::to_string(p.body().size()) + " bytes");
+  const auto body = AsSpan(p.body());
+  m.body.assign(body.begin(), body.end());
+  return {};
+}
+
 DecodeResult DecodeReject(consensus::ByteSpan payload, RejectMsg& m) {
   pb::Reject p;
   if (!Parse(p, payload)) return Fail(MessageError::kBadProtobuf, "reject");
@@ -315,6 +325,12 @@ struct PayloadEncoder {
     p.set_tx(std::string(bytes.begin(), bytes.end()));
     return Serialize(p);
   }
+  consensus::Bytes operator()(const ChannelFrameMsg& m) const {
+    assert(!m.body.empty() && m.body.size() <= kMaxChannelBody);
+    pb::Channel p;
+    p.set_body(std::string(m.body.begin(), m.body.end()));
+    return Serialize(p);
+  }
   consensus::Bytes operator()(const RejectMsg& m) const {
     pb::Reject p;
     p.set_code(static_cast<pb::RejectCode>(m.code));
@@ -359,6 +375,7 @@ std::string_view MessageErrorName(MessageError e) {
     case MessageError::kBadRejectCode: return "msg-bad-reject-code";
     case MessageError::kBadRejectReason: return "msg-bad-reject-reason";
     case MessageError::kEmptyObject: return "msg-empty-object";
+    case MessageError::kChannelTooLarge: return "msg-channel-too-large";
   }
   return "unknown-message-error";
 }
@@ -389,6 +406,8 @@ DecodeResult DecodeMessage(Command command, consensus::ByteSpan payload, Message
     case Command::kBlock: return run(BlockMsg{}, [&](BlockMsg& m) { return DecodeBlockMsg(payload, m); });
     case Command::kTx: return run(TxMsg{}, [&](TxMsg& m) { return DecodeTxMsg(payload, m); });
     case Command::kReject: return run(RejectMsg{}, [&](RejectMsg& m) { return DecodeReject(payload, m); });
+    case Command::kChannel:
+      return run(ChannelFrameMsg{}, [&](ChannelFrameMsg& m) { return DecodeChannelFrame(payload, m); });
   }
   return Fail(MessageError::kBadProtobuf, "unknown command");
 }

@@ -104,6 +104,12 @@ struct TxMsg {
   friend bool operator==(const TxMsg& a, const TxMsg& b);
 };
 
+/** A channel message's canonical bytes (1..kMaxChannelBody); channels/ decodes them. */
+struct ChannelFrameMsg {
+  consensus::Bytes body;
+  friend bool operator==(const ChannelFrameMsg&, const ChannelFrameMsg&) = default;
+};
+
 /** Values are the wire values of p2p.proto's RejectCode. */
 enum class RejectCode : std::uint8_t {
   kMalformed = 1,
@@ -122,7 +128,7 @@ struct RejectMsg {
 
 /** One alternative per Command, in Command's order (index() == the command's value). */
 using Message = std::variant<VersionMsg, VerackMsg, PingMsg, PongMsg, GetAddrMsg, AddrMsg, InvMsg, GetDataMsg,
-                             NotFoundMsg, GetHeadersMsg, HeadersMsg, BlockMsg, TxMsg, RejectMsg>;
+                             NotFoundMsg, GetHeadersMsg, HeadersMsg, BlockMsg, TxMsg, RejectMsg, ChannelFrameMsg>;
 static_assert(std::variant_size_v<Message> == kCommandCount);
 
 /** Why a payload is not a valid message. Values are stable; append only. */
@@ -144,7 +150,8 @@ enum class MessageError : std::uint8_t {
   kBadTxEncoding = 14,     //!< tx: not the canonical encoding of a transaction
   kBadRejectCode = 15,     //!< reject: code out of range
   kBadRejectReason = 16,   //!< reject: reason too long or not printable ASCII
-  kEmptyObject = 17,       //!< block or tx with no bytes
+  kEmptyObject = 17,       //!< block, tx or channel message with no bytes
+  kChannelTooLarge = 18,   //!< channel: a body above kMaxChannelBody
 };
 
 /** The stable text of a message error, e.g. "msg-bad-hash-length". */

@@ -37,6 +37,7 @@ Penalty PenaltyFor(MessageError e) {
     case MessageError::kBadRejectCode: return {10, false, "msg-bad-reject-code"};
     case MessageError::kBadRejectReason: return {10, false, "msg-bad-reject-reason"};
     case MessageError::kEmptyObject: return {100, true, "msg-empty-object"};
+    case MessageError::kChannelTooLarge: return {100, true, "msg-channel-too-large"};
   }
   return {100, true, "unknown-message-error"};
 }
@@ -58,6 +59,7 @@ Penalty PenaltyFor(Offense o) {
     case Offense::kWrongNetwork: return {0, true, "wrong-network"};
     case Offense::kObsoleteVersion: return {0, true, "obsolete-version"};
     case Offense::kHeadersNotChained: return {100, true, "headers-not-chained"};
+    case Offense::kBadChannelMessage: return {50, false, "bad-channel-message"};
   }
   return {100, true, "unknown-offense"};
 }

@@ -45,6 +45,7 @@ enum class Offense : std::uint8_t {
   kWrongNetwork = 12,      //!< version with another network's magic
   kObsoleteVersion = 13,   //!< protocol version below kMinProtocolVersion
   kHeadersNotChained = 14, //!< a headers message whose headers are not each the parent of the next
+  kBadChannelMessage = 15, //!< a channel frame whose body is not a channel message (channels/messages.h)
 };
 
 Penalty PenaltyFor(FrameError e);

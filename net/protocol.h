@@ -47,5 +47,8 @@ inline constexpr std::uint32_t kMaxHeadersPayload = kMaxHeaders * kHeaderFieldWi
 inline constexpr std::uint32_t kMaxBlockPayload = consensus::kMaxBlockSize + 100;
 inline constexpr std::uint32_t kMaxTxPayload = consensus::kMaxTxSize + 100;
 inline constexpr std::uint32_t kMaxRejectPayload = 256;
+/** A channel message's canonical bytes (channels/messages.h, kMaxChannelMessage) and their field. */
+inline constexpr std::size_t kMaxChannelBody = 64 * 1024;
+inline constexpr std::uint32_t kMaxChannelPayload = kMaxChannelBody + 1 + 3;
 
 }  // namespace wattline::net

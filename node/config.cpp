@@ -68,7 +68,11 @@ po::options_description Options() {
       ("bantime", po::value<std::int64_t>()->default_value(86400), "Seconds a misbehaving peer stays banned")
       ("p2pthreads", po::value<std::int64_t>()->default_value(2), "Threads serving peer connections")
       ("blockstalltimeout", po::value<std::int64_t>()->default_value(15),
-       "Seconds a requested block may take before its peer counts as stalling and is dropped");
+       "Seconds a requested block may take before its peer counts as stalling and is dropped")
+      ("channels", po::value<bool>()->default_value(true),
+       "Run the channel engine (needs the wallet and the P2P network); a utility node also runs the watchtower")
+      ("channeltower", po::value<std::string>(),
+       "The utility node (ip:port) that watches this node's channels: every co-signed state goes to it");
   po::options_description log("Logging");
   log.add_options()
       ("loglevel", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error or off")
@@ -217,6 +221,14 @@ bool ParseConfig(int argc, const char* const argv[], DaemonConfig& config, std::
     net.ban_duration = std::chrono::seconds(Count(vm, "bantime", 1, 10LL * 365 * 86400));
     net.threads = static_cast<std::size_t>(Count(vm, "p2pthreads", 1, 64));
     net.block_stall_timeout = std::chrono::seconds(Count(vm, "blockstalltimeout", 1, 3600));
+    config.channels = vm["channels"].as<bool>() && n.wallet && config.p2p;
+    if (vm.count("channeltower")) {
+      config.channel_options.tower = vm["channeltower"].as<std::string>();
+      if (!ValidTarget(config.channel_options.tower)) {
+        error = "--channeltower: '" + config.channel_options.tower + "' is not ip:port (port 1-65535)";
+        return false;
+      }
+    }
 
     config.rpc = vm["rpc"].as<bool>();
     config.rpc_bind = vm["rpcbind"].as<std::string>();

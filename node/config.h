@@ -11,6 +11,7 @@
 
 #include "consensus/params.h"
 #include "node/logging.h"
+#include "node/channels.h"
 #include "node/network.h"
 #include "node/node.h"
 
@@ -24,6 +25,9 @@ struct DaemonConfig {
   LogOptions log;
   bool p2p = true;
   NetworkOptions network_options;
+  /** Channels (node/channels.h): on with the wallet and the P2P network. */
+  bool channels = true;
+  ChannelOptions channel_options;
   std::string rpc_bind = "127.0.0.1";
   std::uint16_t rpc_port = 0;
   bool rpc = true;

@@ -10,7 +10,10 @@
 #include <thread>
 
 #include "ledger/chainstate.h"
+#include "channels/messages.h"
 #include "net/addrman.h"
+#include "net/misbehavior.h"
+#include "node/channels.h"
 #include "node/logging.h"
 #include "node/node.h"
 #include "node/peer_manager.h"
@@ -208,9 +211,43 @@ class Network::Impl : public net::PeerHandler {
     NetLog()->info("peer {} connected: {} {} height {} {}", info.id, info.inbound ? "inbound from" : "outbound to",
                    info.address.ToString(), info.best_height, info.user_agent);
     m_peerman->OnPeerConnected(info);
+    if (NodeChannels* ch = m_node.channels()) ch->OnPeerConnected(ChannelName(info));
   }
 
-  void OnPeerMessage(net::PeerId peer, net::Message&& msg) override { m_peerman->OnPeerMessage(peer, std::move(msg)); }
+  void OnPeerMessage(net::PeerId peer, net::Message&& msg) override {
+    if (auto* frame = std::get_if<net::ChannelFrameMsg>(&msg)) return HandleChannel(peer, *frame);
+    m_peerman->OnPeerMessage(peer, std::move(msg));
+  }
+
+  static std::string ChannelName(const net::PeerInfo& info) {
+    return ChannelPeerName(info.address.addr.ToString(), info.inbound ? info.listen_port : info.address.port);
+  }
+
+  void HandleChannel(net::PeerId peer, const net::ChannelFrameMsg& frame) {
+    NodeChannels* ch = m_node.channels();
+    auto info = m_connman->Peer(peer);
+    if (!ch || !info) return;  // a node without channels ignores them (it never advertised any)
+    channels::ChannelMessage msg;
+    const auto e = channels::DecodeChannelMessage(frame.body, msg);
+    if (e != consensus::DecodeError::kOk) {
+      NetLog()->info("peer {}: bad channel message ({})", peer, consensus::DecodeErrorName(e));
+      m_connman->Misbehaving(peer, net::PenaltyFor(net::Offense::kBadChannelMessage));
+      return;
+    }
+    ch->OnMessage(ChannelName(*info), std::move(msg));
+  }
+
+  bool SendChannel(const std::string& name, consensus::Bytes body, std::string& error) {
+    for (const auto& p : m_connman->Peers()) {
+      if (!p.connected || ChannelName(p) != name) continue;
+      if (m_connman->Send(p.id, net::ChannelFrameMsg{std::move(body)})) return true;
+    }
+    // Not connected: keep it connected from now on; the engine resumes when it is.
+    std::string ignored;
+    AddPeer(name, /*persistent=*/true, ignored);
+    error = "not connected to " + name + " (connecting)";
+    return false;
+  }
 
   void OnPeerClosed(const net::ClosedPeer& closed) override {
     m_peerman->OnPeerClosed(closed);
@@ -644,6 +681,10 @@ bool Network::AddPeer(const std::string& target, bool persistent, std::string& e
   return m_impl->AddPeer(target, persistent, error);
 }
 bool Network::RemovePeer(const std::string& target) { return m_impl->RemovePeer(target); }
+
+bool Network::SendChannel(const std::string& peer, consensus::Bytes body, std::string& error) {
+  return m_impl->SendChannel(peer, std::move(body), error);
+}
 
 bool Network::DisconnectPeer(net::PeerId id) {
   if (!m_impl->m_connman->Peer(id)) return false;

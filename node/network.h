@@ -109,6 +109,9 @@ class Network {
   /** Connects to host:port now. persistent: keep it connected (like --addnode). False with an
    *  error for a malformed target, a banned address or no free outbound slot. */
   bool AddPeer(const std::string& target, bool persistent, std::string& error);
+  /** Sends a channel message to the peer named host:port (node/channels.h); when it is not
+   *  connected, makes it a persistent target and returns false with an error. */
+  bool SendChannel(const std::string& peer, consensus::Bytes body, std::string& error);
   /** Forgets a persistent target (does not disconnect it). */
   bool RemovePeer(const std::string& target);
   /** Disconnects by peer id; false if there is no such peer. */

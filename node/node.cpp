@@ -1,5 +1,6 @@
 #include "node/node.h"
 
+#include "node/channels.h"
 #include "node/network.h"
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "node/logging.h"
 #include "node/market.h"
 #include "node/miner.h"
+#include "node/channels.h"
 #include "node/network.h"
 #include "node/tx_index.h"
 
@@ -306,9 +308,19 @@ bool Node::StartNetwork(const NetworkOptions& options, std::string& error) {
 
 Network* Node::network() { return m_network.get(); }
 
+bool Node::StartChannels(const ChannelOptions& options, std::string& error) {
+  if (m_channels) {
+    error = "channels are already started";
+    return false;
+  }
+  m_channels = NodeChannels::Start(*this, options, error);
+  return m_channels != nullptr;
+}
+
 void Node::Stop() {
   if (m_stopped) return;
   m_stopped = true;
+  if (m_channels) m_channels->Stop();
   if (m_network) m_network->Stop();
   if (m_miner) m_miner->Stop();
   if (m_mempool && m_options.persist_mempool) {

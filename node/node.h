@@ -27,6 +27,8 @@
 namespace wattline::node {
 
 class Market;
+class NodeChannels;
+struct ChannelOptions;
 class Miner;
 class Network;
 class ReadingIndex;
@@ -75,6 +77,10 @@ class Node {
   bool StartNetwork(const NetworkOptions& options, std::string& error);
   /** nullptr until StartNetwork (and when the node runs without the network). */
   Network* network();
+  /** Starts the channel engine (node/channels.h; needs the wallet); false with a one-line error. Once. */
+  bool StartChannels(const ChannelOptions& options, std::string& error);
+  /** nullptr until StartChannels. */
+  NodeChannels* channels() { return m_channels.get(); }
 
   /** Stops the network and the miner, saves the mempool, flushes the chainstate. Idempotent. */
   void Stop();
@@ -144,6 +150,7 @@ class Node {
   std::unique_ptr<Wallet> m_wallet;
   std::unique_ptr<Miner> m_miner;
   std::unique_ptr<Network> m_network;
+  std::unique_ptr<NodeChannels> m_channels;
   std::optional<crypto::XOnlyPubKey> m_utility_key;
   std::optional<crypto::SecretKey> m_utility_secret;
   std::mutex m_submit_mutex;  //!< one chain update at a time, events forwarded in order

@@ -695,6 +695,76 @@ Wallet::Result Wallet::SendTransaction(const SendRequest& request, crypto::Hash2
   return Ok();
 }
 
+// --- channel funding ---------------------------------------------------------------------
+
+Wallet::Result Wallet::ReserveCoins(Amount amount, std::vector<std::pair<OutPoint, TxOut>>& coins,
+                                    std::optional<TxOut>& change) {
+  Impl& w = *m_impl;
+  std::lock_guard lock(w.mutex);
+  w.MaybeRelock();
+  if (!w.unlocked) return Fail(Error::kLocked, "the wallet is locked: unlock it to fund a channel");
+  if (amount.units <= 0 || amount > consensus::kMaxMoney) return Fail(Error::kBadAmount, "amount out of range");
+  auto candidates = w.Spendable();
+  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+    return a.out.amount != b.out.amount ? a.out.amount > b.out.amount : a.op < b.op;
+  });
+  std::int64_t selected = 0;
+  std::size_t n = 0;
+  while (selected < amount.units && n < candidates.size() && n < 32) selected += candidates[n++].out.amount.units;
+  if (selected < amount.units)
+    return Fail(Error::kInsufficientFunds, "insufficient funds: need " + FormatAmount(amount.units) +
+                                               " in at most 32 spendable coins, found " + FormatAmount(selected));
+  change.reset();
+  if (selected > amount.units) {
+    crypto::XOnlyPubKey key;
+    Result r = w.AddKey(key);
+    if (!r.ok()) return r;
+    change = TxOut{Amount{selected - amount.units}, consensus::Condition::Key(key)};
+  }
+  coins.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    coins.emplace_back(candidates[i].op, candidates[i].out);
+    w.reserved.insert(candidates[i].op);
+  }
+  return Ok();
+}
+
+void Wallet::ReleaseCoins(const std::vector<OutPoint>& coins) {
+  std::lock_guard lock(m_impl->mutex);
+  for (const auto& op : coins) m_impl->reserved.erase(op);
+}
+
+Wallet::Result Wallet::SignInputs(const consensus::MutableTransaction& tx, std::size_t first, std::size_t count,
+                                  std::vector<crypto::Signature>& sigs) {
+  Impl& w = *m_impl;
+  std::lock_guard lock(w.mutex);
+  w.MaybeRelock();
+  if (!w.unlocked) return Fail(Error::kLocked, "the wallet is locked: unlock it to sign");
+  if (first + count > tx.inputs.size()) return Fail(Error::kBadAmount, "no such input");
+  const crypto::Hash256 txid = tx.ComputeTxid();
+  sigs.clear();
+  for (std::size_t i = first; i < first + count; ++i) {
+    const OutPoint& op = tx.inputs[i].prevout;
+    const TxOut* out = nullptr;
+    if (auto it = w.track.coins.find(op); it != w.track.coins.end()) out = &it->second.out;
+    if (!out) out = w.PendingOutput(op);
+    if (!out || out->condition.type != consensus::ConditionType::kKey || !w.key_index.count(out->condition.keys[0]))
+      return Fail(Error::kNotFound, "input " + std::to_string(i) + " is not a coin of this wallet");
+    const auto& key = w.secrets.at(w.key_index.at(out->condition.keys[0]));
+    sigs.push_back(key.Sign(consensus::SignatureHash(w.params, txid, static_cast<std::uint32_t>(i), *out)));
+  }
+  return Ok();
+}
+
+Wallet::Result Wallet::SignWithDefaultKey(const crypto::Hash256& msg, crypto::Signature& sig) {
+  Impl& w = *m_impl;
+  std::lock_guard lock(w.mutex);
+  w.MaybeRelock();
+  if (!w.unlocked) return Fail(Error::kLocked, "the wallet is locked: unlock it to sign");
+  sig = w.secrets.at(0).Sign(msg);
+  return Ok();
+}
+
 // --- chain events --------------------------------------------------------------------------
 
 void Wallet::Rescan() {

@@ -130,6 +130,21 @@ class Wallet {
   /** Funds, signs and submits a transaction of any outputs and record (at least one input). */
   Result SendTransaction(const SendRequest& request, crypto::Hash256& txid);
   std::vector<WalletTxRecord> History() const;
+
+  // Channel funding (channels/engine.h, through node/channels.h).
+  /**
+   * Reserves spendable coins worth at least amount, largest first, so that no Send uses them
+   * until ReleaseCoins; the change (when any) goes to a fresh key. Reservations live in memory.
+   */
+  Result ReserveCoins(consensus::Amount amount, std::vector<std::pair<consensus::OutPoint, consensus::TxOut>>& coins,
+                      std::optional<consensus::TxOut>& change);
+  void ReleaseCoins(const std::vector<consensus::OutPoint>& coins);
+  /** Signs inputs [first, first + count) of tx; each must spend a coin of this wallet. */
+  Result SignInputs(const consensus::MutableTransaction& tx, std::size_t first, std::size_t count,
+                    std::vector<crypto::Signature>& sigs);
+  /** A BIP340 signature of msg with the default key (the node's channel key). */
+  Result SignWithDefaultKey(const crypto::Hash256& msg, crypto::Signature& sig);
+
   /** Forgets what it knew of the chain and scans the active chain again. */
   void Rescan();
 

@@ -70,6 +70,11 @@ int main(int argc, char** argv) {
     log->error("{}", error);
     return Fail(error);
   }
+  if (config.channels && !node->StartChannels(config.channel_options, error)) {
+    node->Stop();
+    log->error("{}", error);
+    return Fail(error);
+  }
   std::unique_ptr<node::RpcHandle> rpc;
   if (config.rpc) {
     rpc = node::StartRpc(*node, config, error);

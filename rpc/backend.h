@@ -25,6 +25,7 @@
 #include "node/mempool.h"
 #include "node/network.h"
 #include "node/wallet.h"
+#include "channels/engine.h"
 
 namespace wattline::rpc {
 
@@ -189,6 +190,8 @@ class Backend {
   virtual PeerControl* Peers() = 0;
   /** The energy market: nullptr when the node has none. */
   virtual MarketControl* Market() = 0;
+  /** The channel engine: nullptr when the node runs none (--channels=0, no wallet or no P2P). */
+  virtual channels::ChannelEngine* Channels() { return nullptr; }
 
   // Events. Listeners run on the node's threads: they only queue.
   virtual std::uint64_t SubscribeBlocks(std::function<void(const BlockNotice&)> fn) = 0;

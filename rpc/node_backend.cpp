@@ -2,6 +2,8 @@
 // lead is writing (node/miner.h, node/txindex.h) is listed in docs/api.md, "Wiring".
 #include "rpc/node_backend.h"
 
+#include "node/channels.h"
+
 #include "node/address.h"
 #include "node/market.h"
 #include "node/miner.h"
@@ -192,6 +194,9 @@ class NodeBackend final : public Backend {
   ledger::Chainstate::CoinStats CoinStats() override { return m_node.chainstate().ComputeCoinStats(); }
   PeerControl* Peers() override { return m_node.network() != nullptr ? &m_peers : nullptr; }
   MarketControl* Market() override { return &m_market; }
+  channels::ChannelEngine* Channels() override {
+    return m_node.channels() != nullptr ? &m_node.channels()->engine() : nullptr;
+  }
 
   SubmitResult SubmitTransaction(const consensus::TransactionRef& tx) override {
     SubmitResult r;

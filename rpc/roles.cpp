@@ -15,6 +15,13 @@ constexpr RoleMask kEveryone = kAdmin | kWallet | kMeter | kUtility;
 // checks that too). docs/api.md prints the same table for people.
 constexpr MethodRule kTable[] = {
     {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", kEveryone},
+    {"/wattline.v1.ChannelService/CloseChannel", kAdmin | kWallet},
+    {"/wattline.v1.ChannelService/ForceClose", kAdmin | kWallet},
+    {"/wattline.v1.ChannelService/GetChannel", kAdmin | kWallet | kUtility},
+    {"/wattline.v1.ChannelService/GetChannelKey", kAdmin | kWallet | kUtility},
+    {"/wattline.v1.ChannelService/ListChannels", kAdmin | kWallet | kUtility},
+    {"/wattline.v1.ChannelService/OpenChannel", kAdmin | kWallet},
+    {"/wattline.v1.ChannelService/Pay", kAdmin | kWallet},
     {"/wattline.v1.EventService/SubscribeBlocks", kEveryone},
     {"/wattline.v1.EventService/SubscribeTransactions", kAdmin | kWallet | kUtility},
     {"/wattline.v1.MarketService/GetMarketInfo", kEveryone},

@@ -36,6 +36,7 @@ struct RpcServer::Impl {
   std::unique_ptr<PeerServiceImpl> peers;
   std::unique_ptr<UtilityServiceImpl> utility;
   std::unique_ptr<MarketServiceImpl> market;
+  std::unique_ptr<ChannelServiceImpl> channels;
   std::unique_ptr<grpc::Server> server;
   bool stopped = false;
 };
@@ -72,6 +73,7 @@ bool RpcServer::Start(std::string& error) {
   d.peers = std::make_unique<PeerServiceImpl>(*d.env);
   d.utility = std::make_unique<UtilityServiceImpl>(*d.env);
   d.market = std::make_unique<MarketServiceImpl>(*d.env);
+  d.channels = std::make_unique<ChannelServiceImpl>(*d.env);
 
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back({tls->key_pem, tls->cert_pem});
@@ -98,6 +100,7 @@ bool RpcServer::Start(std::string& error) {
   builder.RegisterService(d.events.get());
   builder.RegisterService(d.peers.get());
   builder.RegisterService(d.utility.get());
+  builder.RegisterService(d.channels.get());
   builder.RegisterService(d.market.get());
   d.server = builder.BuildAndStart();
   if (!d.server || m_port == 0) {

@@ -141,6 +141,21 @@ class MarketServiceImpl final : public v1::MarketService::Service {
   ServiceEnv& m_env;
 };
 
+class ChannelServiceImpl final : public v1::ChannelService::Service {
+ public:
+  explicit ChannelServiceImpl(ServiceEnv& env) : m_env(env) {}
+  grpc::Status OpenChannel(grpc::ServerContext*, const v1::OpenChannelRequest*, v1::OpenChannelResponse*) override;
+  grpc::Status ListChannels(grpc::ServerContext*, const v1::ListChannelsRequest*, v1::ListChannelsResponse*) override;
+  grpc::Status GetChannel(grpc::ServerContext*, const v1::GetChannelRequest*, v1::ChannelInfo*) override;
+  grpc::Status Pay(grpc::ServerContext*, const v1::PayRequest*, v1::PayResponse*) override;
+  grpc::Status CloseChannel(grpc::ServerContext*, const v1::CloseChannelRequest*, v1::CloseChannelResponse*) override;
+  grpc::Status ForceClose(grpc::ServerContext*, const v1::ForceCloseRequest*, v1::ForceCloseResponse*) override;
+  grpc::Status GetChannelKey(grpc::ServerContext*, const v1::GetChannelKeyRequest*, v1::GetChannelKeyResponse*) override;
+
+ private:
+  ServiceEnv& m_env;
+};
+
 /** FAILED_PRECONDITION when the backend has no market. */
 RpcError NoMarket();
 

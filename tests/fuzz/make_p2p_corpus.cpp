@@ -53,6 +53,7 @@ std::vector<std::pair<std::string, Message>> Samples() {
       {"block", BlockMsg{genesis}},
       {"tx", TxMsg{genesis.txs[0]}},
       {"reject", RejectMsg{RejectCode::kInvalid, "bad-txns-inputs-duplicate", H(4)}},
+      {"channel", ChannelFrameMsg{{9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0}}},
   };
 }
 

@@ -87,7 +87,7 @@ TEST(FrameTest, LimitsMatchTheSpecification) {
       {"version", 1024},        {"verack", 0},          {"ping", 16},           {"pong", 16},
       {"getaddr", 0},           {"addr", 46'064},       {"inv", 1'900'064},     {"getdata", 1'900'064},
       {"notfound", 1'900'064},  {"getheaders", 3'532},  {"headers", 180'064},   {"block", 1'000'100},
-      {"tx", 100'100},          {"reject", 256}};
+      {"tx", 100'100},          {"reject", 256},        {"channel", 65'540}};
   ASSERT_EQ(spec.size(), kCommandCount);
   for (std::size_t i = 0; i < spec.size(); ++i) {
     EXPECT_EQ(CommandTable()[i].name, spec[i].first);

@@ -100,6 +100,7 @@ TEST(MessagesTest, RoundTripEveryMessage) {
   RoundTrip(TxMsg{genesis.txs[0]});
   RoundTrip(RejectMsg{RejectCode::kInvalid, "bad-txns-inputs-duplicate", H(9)});
   RoundTrip(RejectMsg{RejectCode::kMalformed, "", std::nullopt});
+  RoundTrip(ChannelFrameMsg{{9, 1, 2, 3}});
 }
 
 TEST(MessagesTest, LargestValidMessagesFitTheirFrameLimits) {
@@ -122,6 +123,7 @@ TEST(MessagesTest, LargestValidMessagesFitTheirFrameLimits) {
   RoundTrip(HeadersMsg{std::vector<consensus::BlockHeader>(kMaxHeaders, h)});
   RoundTrip(PingMsg{UINT64_MAX});
   RoundTrip(RejectMsg{RejectCode::kInsufficientFee, std::string(kMaxRejectReason, 'x'), H(0xff)});
+  RoundTrip(ChannelFrameMsg{consensus::Bytes(kMaxChannelBody, 0xff)});
 }
 
 TEST(MessagesTest, GarbageIsBadProtobuf) {
@@ -355,6 +357,15 @@ TEST(MessagesTest, Reject) {
   EXPECT_EQ(DecodeErr(Command::kReject, Ser(hash)), MessageError::kBadHashLength);
 }
 
+TEST(MessagesTest, ChannelCarriesOneBodyOfBoundedSize) {
+  pb::Channel p;
+  EXPECT_EQ(DecodeErr(Command::kChannel, Ser(p)), MessageError::kEmptyObject);
+  p.set_body(std::string(kMaxChannelBody, 'c'));
+  EXPECT_EQ(DecodeErr(Command::kChannel, Ser(p)), MessageError::kOk);
+  p.set_body(std::string(kMaxChannelBody + 1, 'c'));
+  EXPECT_EQ(DecodeErr(Command::kChannel, Ser(p)), MessageError::kChannelTooLarge);
+}
+
 TEST(MessagesTest, FailureLeavesOutputUntouched) {
   Message m = PingMsg{5};
   EXPECT_FALSE(DecodeMessage(Command::kPong, Bytes{0xff}, m).ok());
@@ -374,7 +385,7 @@ TEST(MessagesTest, UnknownFieldsAreIgnored) {
 
 TEST(MessagesTest, ErrorNamesAndPenaltiesAreDistinctAndComplete) {
   std::set<std::string_view> names;
-  for (int v = 0; v <= static_cast<int>(MessageError::kEmptyObject); ++v) {
+  for (int v = 0; v <= static_cast<int>(MessageError::kChannelTooLarge); ++v) {
     const auto e = static_cast<MessageError>(v);
     EXPECT_TRUE(names.insert(MessageErrorName(e)).second) << v;
     EXPECT_EQ(PenaltyFor(e).why, MessageErrorName(e));

@@ -1,0 +1,164 @@
+#include "node/channels.h"
+
+#include "consensus/market_state.h"
+#include "ledger/chainstate.h"
+#include "node/logging.h"
+#include "node/network.h"
+#include "node/node.h"
+
+namespace wattline::node {
+
+using namespace consensus;
+
+std::string ChannelPeerName(const std::string& ip, std::uint16_t listen_port) {
+  const bool v6 = ip.find(':') != std::string::npos;
+  return (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(listen_port);
+}
+
+std::unique_ptr<NodeChannels> NodeChannels::Start(Node& node, ChannelOptions options, std::string& error) {
+  if (!node.wallet()) {
+    error = "channels need the wallet (the channel key and the funding coins are the wallet's)";
+    return nullptr;
+  }
+  options.engine.tower = options.tower;
+  std::unique_ptr<NodeChannels> c(new NodeChannels(node, std::move(options)));
+  if (!channels::ChannelStore::Open(node.datadir() / "channels", c->m_store, error)) return nullptr;
+  c->m_engine = std::make_unique<channels::ChannelEngine>(*c, *c->m_store, c->m_options.engine);
+  if (node.UtilityKey() && !channels::Watchtower::Open(node.datadir() / "tower", *c, c->m_tower, error)) return nullptr;
+  c->m_worker = std::thread([p = c.get()] { p->Run(); });
+  NodeChannels* self = c.get();
+  c->m_subscription = node.SubscribeBlocks([self](const BlockEvent& ev) {
+    if (ev.connected) self->Post([self, hash = ev.hash] { self->OnBlock(hash); });
+  });
+  Log(Category::kNode)->info("channels: {} known{}", c->m_store->All().size(), c->m_tower ? ", watchtower on" : "");
+  return c;
+}
+
+NodeChannels::~NodeChannels() { Stop(); }
+
+void NodeChannels::Stop() {
+  if (m_subscription) {
+    m_node.Unsubscribe(m_subscription);
+    m_subscription = 0;
+  }
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_cv.notify_all();
+  if (m_worker.joinable()) m_worker.join();
+}
+
+void NodeChannels::Post(std::function<void()> job) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) return;
+    m_jobs.push_back(std::move(job));
+  }
+  m_cv.notify_one();
+}
+
+void NodeChannels::Run() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(m_mutex);
+      m_cv.wait(lock, [&] { return m_stopping || !m_jobs.empty(); });
+      if (m_stopping) return;
+      job = std::move(m_jobs.front());
+      m_jobs.pop_front();
+    }
+    try {
+      job();
+    } catch (const std::exception& e) {
+      // A storage failure: what was synced stays; the node cannot keep channels safely.
+      Log(Category::kNode)->critical("channels: {}", e.what());
+      throw;
+    }
+  }
+}
+
+void NodeChannels::OnBlock(const crypto::Hash256& hash) {
+  m_engine->OnBlock();
+  if (!m_tower) return;
+  const ledger::BlockIndex* index = m_node.chainstate().LookupBlockIndex(hash);
+  Block block;
+  if (index && m_node.chainstate().ReadBlock(*index, block)) m_tower->OnBlockConnected(block.txs);
+}
+
+void NodeChannels::OnMessage(const std::string& peer, channels::ChannelMessage msg) {
+  Post([this, peer, msg = std::move(msg)] {
+    if (auto* t = std::get_if<channels::TowerUpdateMsg>(&msg)) {
+      if (!m_tower) return;
+      const auto verdict = m_tower->Accept(*t);
+      if (verdict != channels::Watchtower::Verdict::kKept && verdict != channels::Watchtower::Verdict::kNotNewer)
+        Log(Category::kNode)->info("watchtower: state {} from {}: {}", t->commitment.state, peer,
+                                   channels::Watchtower::VerdictName(verdict));
+      return;
+    }
+    if (auto* e = std::get_if<channels::ErrorMsg>(&msg))
+      Log(Category::kNode)->warn("channel {}: {} says: {}", e->id.ToHex().substr(0, 16), peer, e->text);
+    m_engine->OnMessage(peer, msg);
+  });
+}
+
+void NodeChannels::OnPeerConnected(const std::string& peer) {
+  Post([this, peer] { m_engine->OnPeerConnected(peer); });
+}
+
+const Params& NodeChannels::params() const { return m_node.params(); }
+std::uint32_t NodeChannels::TipHeight() const { return m_node.chainstate().Height(); }
+
+MarketGlobals NodeChannels::Globals() const {
+  ledger::ChainMarketStore store(m_node.chainstate());
+  return MarketReader(store, m_node.params()).Globals();
+}
+
+std::optional<ChannelState> NodeChannels::OnChain(const ChannelId& id) const {
+  ledger::ChainMarketStore store(m_node.chainstate());
+  return MarketReader(store, m_node.params()).Channel(id);
+}
+
+bool NodeChannels::Broadcast(const MutableTransaction& tx, std::string& why) {
+  MempoolReject reject;
+  const auto ref = MakeTransactionRef(tx);
+  if (m_node.mempool().Contains(ref->txid())) return true;
+  if (m_node.SubmitTransaction(ref, reject)) return true;
+  why = reject.ToString();
+  return false;
+}
+
+void NodeChannels::Send(const std::string& peer, const channels::ChannelMessage& msg) {
+  Network* net = m_node.network();
+  if (!net) return;
+  std::string error;
+  if (!net->SendChannel(peer, channels::EncodeChannelMessage(msg), error))
+    Log(Category::kNode)->debug("channels: {} to {} not sent: {}", channels::MessageName(msg), peer, error);
+}
+
+crypto::XOnlyPubKey NodeChannels::Key() const { return m_node.wallet()->DefaultKey(); }
+
+std::optional<Signature> NodeChannels::Sign(const Hash256& msg) {
+  Signature sig;
+  if (!m_node.wallet()->SignWithDefaultKey(msg, sig).ok()) return std::nullopt;
+  return sig;
+}
+
+bool NodeChannels::SelectFunding(std::uint64_t amount, std::vector<channels::FundingInput>& inputs,
+                                 std::optional<TxOut>& change, std::string& why) {
+  std::vector<std::pair<OutPoint, TxOut>> coins;
+  auto r = m_node.wallet()->ReserveCoins(Amount{static_cast<std::int64_t>(amount)}, coins, change);
+  if (!r.ok()) return why = r.message, false;
+  inputs.clear();
+  for (auto& [op, out] : coins) inputs.push_back({op, out});
+  return true;
+}
+
+bool NodeChannels::SignInputs(const MutableTransaction& tx, std::size_t first, std::size_t count,
+                              std::vector<Signature>& sigs, std::string& why) {
+  auto r = m_node.wallet()->SignInputs(tx, first, count, sigs);
+  if (!r.ok()) return why = r.message, false;
+  return true;
+}
+
+}  // namespace wattline::node

@@ -1,0 +1,152 @@
+"""Multi-process tests of channels (issue 11): three real regtest daemons on loopback: the
+utility U (mines, registers the meters, runs the watchtower), a consumer A and a producer B.
+A opens a channel to B through ChannelService (the messages travel in P2P `channel` frames),
+the funding confirms, A pays B in 1,000 updates, B closes cooperatively, and the coins add up
+to the unit. A second test kills A with SIGKILL between updates and restarts it: the channel
+resumes at the newest state both sides hold, and a force close settles it after the window.
+
+Every wait is bounded; the nodes' logs are printed when a test fails.
+"""
+import os
+import time
+
+from framework import NodeTestCase, wait_until, CliError
+
+MATURITY = 100
+COIN = 100_000_000
+
+
+def field(d, name):
+    """A proto field from the CLI's JSON (64-bit integers are strings)."""
+    v = d.get(name)
+    return int(v) if isinstance(v, str) and v.lstrip("-").isdigit() else v
+
+
+class ChannelTest(NodeTestCase):
+    def start_nodes(self):
+        self.u = self.make_node("utility", extra_args=["--utility", "1"]).start()
+        tower = ["--channeltower", f"127.0.0.1:{self.u.p2p_port}"]
+        self.a = self.make_node("consumer", extra_args=["--addnode", f"127.0.0.1:{self.u.p2p_port}"] + tower).start()
+        self.b = self.make_node("producer", extra_args=["--addnode", f"127.0.0.1:{self.u.p2p_port}"] + tower).start()
+        self.u.cli("generate", MATURITY + 5)
+        for n in (self.a, self.b):
+            addr = n.cli("getnewaddress")["address"]
+            self.u.cli("sendtoaddress", addr, "0.05")
+            self.u.cli("sendtoaddress", addr, "0.05")
+        # Meters: A's consumes, B's produces; each owned by its node's channel key.
+        self.meter = {}
+        for n, role in ((self.a, "consumer"), (self.b, "producer")):
+            key_file = os.path.join(self.root, n.name + ".meter")
+            pub = n.cli("meter", "provision", "--out", key_file)["meter"]
+            owner = n.cli("getchannelkey")["key"]
+            self.u.cli("registermeter", pub, owner, role, role="utility")
+            self.meter[n.name] = pub
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: int(n.cli("getbalance")["confirmed"]) == 10_000_000, timeout=60,
+                       what=f"{n.name} holds its 0.1 coins")
+
+    def mine(self, n):
+        self.u.cli("generate", n)
+        h = int(self.u.cli("getinfo")["height"])
+        for node in (self.a, self.b):
+            if node.proc is not None:
+                wait_until(lambda node=node: int(node.cli("getinfo")["height"]) >= h, timeout=60,
+                           what=f"{node.name} at height {h}")
+
+    def channel(self, node, cid):
+        return node.cli("getchannel", cid)
+
+    def open_channel(self, cwa=500_000, cwb=300_000, window=3):
+        cid = self.a.cli("openchannel", f"127.0.0.1:{self.b.p2p_port}", self.b.cli("getchannelkey")["key"],
+                         self.meter["producer"], self.meter["consumer"], 1000, cwb, "--cwa", cwa,
+                         "--window", window)["id"]
+        wait_until(lambda: self.channel(self.a, cid)["phase"] == "funding", timeout=60,
+                   what="state 0 signed by both and the funding broadcast")
+        time.sleep(0.5)  # the funding relays to the utility's mempool
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "open", timeout=60, what=f"{n.name}: open")
+        return cid
+
+    def balances(self):
+        return {n.name: int(n.cli("getbalance")["confirmed"]) for n in (self.a, self.b)}
+
+    def test_open_a_thousand_updates_and_a_cooperative_close(self):
+        self.start_nodes()
+        before = self.balances()
+        cid = self.open_channel()
+        funded = self.balances()
+        # A put in CwA + the funding fee (2,000), B exactly CwB.
+        self.assertEqual(before["consumer"] - funded["consumer"], 500_000 + 2_000)
+        self.assertEqual(before["producer"] - funded["producer"], 300_000)
+        # Bad input gets a clear refusal.
+        r = self.b.cli("pay", cid, 10, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("only the consumer", r.stderr)
+        r = self.a.cli("pay", cid, 600_000, check=False)
+        self.assertIn("INVALID_ARGUMENT", r.stderr)
+        r = self.a.cli("getchannel", "00" * 32, check=False)
+        self.assertIn("NOT_FOUND", r.stderr)
+        started = time.time()
+        for i in range(1000):
+            out = self.a.cli("pay", cid, 100)
+            self.assertTrue(out.get("signed"), f"update {i + 1}: {out}")
+        print(f"\n1,000 updates over gRPC + P2P in {time.time() - started:.1f} s", flush=True)
+        for n in (self.a, self.b):
+            ch = self.channel(n, cid)
+            self.assertEqual(field(ch, "state"), 1000, n.name)
+            self.assertEqual(field(ch, "cc"), 100_000, n.name)
+        # The tower holds the newest state too (it is logged only when refused; the chain proves it below).
+        self.b.cli("closechannel", cid)
+        wait_until(lambda: self.channel(self.b, cid)["phase"] == "closing", timeout=30, what="B signed its close")
+        time.sleep(0.5)  # the close_ack reaches A; both broadcast
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "closed", timeout=60, what=f"{n.name}: closed")
+            self.assertEqual(self.channel(n, cid)["onchain"], "settled")
+        after = self.balances()
+        fee = 8_000  # the fee floor: 1% of the 800,000 settled while the pool pays nothing
+        self.assertEqual(after["producer"], funded["producer"] + 300_000 + 100_000)
+        self.assertEqual(after["consumer"], funded["consumer"] + 500_000 - 100_000 - fee)
+        info = self.u.cli("getmarketinfo", role="wallet")
+        self.assertEqual(field(info, "channels_funded"), 1)
+        self.assertEqual(field(info, "channels_settled"), 1)
+
+    def test_a_killed_consumer_resumes_and_a_force_close_settles_the_newest_state(self):
+        self.start_nodes()
+        cid = self.open_channel()
+        funded = self.balances()
+        paid = 0
+        for round_ in range(5):
+            for _ in range(3):
+                self.a.cli("pay", cid, 1_000)
+                paid += 1_000
+            # SIGKILL right after a proposal leaves the node (no wait for B's signature).
+            self.a.cli("pay", cid, 1_000, "--wait-ms", 1)
+            paid += 1_000
+            self.a.kill9()
+            self.a.start()
+            wait_until(lambda: not self.channel(self.a, cid)["pending"], timeout=60,
+                       what=f"round {round_}: A resumed and B signed the pending state")
+            for n in (self.a, self.b):
+                self.assertEqual(field(self.channel(n, cid), "cc"), paid, f"round {round_}: {n.name}")
+        self.assertEqual(field(self.channel(self.b, cid), "state"), 20)
+        txid = self.b.cli("forceclose", cid)["txid"]
+        self.assertEqual(len(txid), 64)
+        self.mine(1)
+        self.assertEqual(self.channel(self.a, cid)["onchain"], "closing")
+        self.assertEqual(field(self.channel(self.a, cid), "posted_state"), 20)
+        self.mine(4)  # the window (3 blocks), then the settle the engines broadcast
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "closed", timeout=60, what=f"{n.name}: closed")
+        after = self.balances()
+        self.assertEqual(after["producer"], funded["producer"] + 300_000 + paid)
+        # A pays the post's fee (2,000) and the settle's fee floor (1% of the 798,000 left).
+        self.assertEqual(after["consumer"], funded["consumer"] + 500_000 - paid - 2_000 - 7_980)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
