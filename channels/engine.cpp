@@ -99,16 +99,21 @@ EngineResult ChannelEngine::Pay(const Hash256& id, std::uint64_t cc) {
       return Err(Code::kFailedPrecondition, "state " + std::to_string(r->state + 1) + " waits for B's signature");
     if (cc <= r->cc) return Err(Code::kInvalidArgument, "Cc only grows: the newest is " + std::to_string(r->cc));
     if (cc > r->funding.cwa) return Err(Code::kInvalidArgument, "Cc above CwA " + std::to_string(r->funding.cwa));
-    const Commitment next{r->channel, r->state + 1, cc, r->commit_fee};
-    auto sig = m_host.Sign(CommitmentSigHash(m_host.params(), next));
-    if (!sig) return Err(Code::kFailedPrecondition, "cannot sign: the wallet is locked");
-    r->pending = true;
-    r->pending_cc = cc;
-    r->pending_sig_a = *sig;
-    Persist(*r);  // before the signature leaves the node
-    out.emplace_back(r->peer, UpdateMsg{r->channel, next.state, cc, *sig});
+    if (EngineResult e = Propose(out, *r, cc); !e.ok()) return e;
   }
   Flush(out);
+  return {};
+}
+
+EngineResult ChannelEngine::Propose(Outbox& out, ChannelRecord& r, std::uint64_t cc) {
+  const Commitment next{r.channel, r.state + 1, cc, r.commit_fee};
+  auto sig = m_host.Sign(CommitmentSigHash(m_host.params(), next));
+  if (!sig) return Err(Code::kFailedPrecondition, "cannot sign: the wallet is locked");
+  r.pending = true;
+  r.pending_cc = cc;
+  r.pending_sig_a = *sig;
+  Persist(r);  // before the signature leaves the node
+  out.emplace_back(r.peer, UpdateMsg{r.channel, next.state, cc, *sig});
   return {};
 }
 
@@ -467,7 +472,15 @@ bool ChannelEngine::PostNewest(ChannelRecord& r, const ChannelState& onchain, st
 }
 
 void ChannelEngine::OnBlock() {
-  std::lock_guard lock(m_mutex);
+  Outbox out;
+  {
+    std::lock_guard lock(m_mutex);
+    OnBlockLocked(out);
+  }
+  Flush(out);
+}
+
+void ChannelEngine::OnBlockLocked(Outbox& out) {
   const std::uint32_t next_height = m_host.TipHeight() + 1;
   const Params& params = m_host.params();
   for (auto& [_, r] : m_records) {
@@ -505,6 +518,13 @@ void ChannelEngine::OnBlock() {
     }
     if (r.phase == Phase::kClosing) {
       if (r.close_signed) BroadcastCooperative(r, why);  // rebroadcast until it confirms
+      continue;
+    }
+    if (m_options.pay_as_metered && r.role == Role::kConsumer && r.phase == Phase::kOpen && !r.pending) {
+      // What A's meter received in the interval, as counted on chain, up to the energy asked.
+      const std::uint64_t wh = std::min(onchain->import_a_wh, r.funding.energy_wh);
+      const std::uint64_t due = std::min(EnergyCost(wh, r.funding.price).value_or(r.funding.cwa), r.funding.cwa);
+      if (due > r.cc) Propose(out, r, due);
     }
   }
 }

@@ -77,6 +77,12 @@ struct EngineOptions {
   std::uint64_t max_collateral = 1'000'000'000;
   /** The fee of the cooperative close each side proposes when none is given. */
   std::uint64_t close_fee = 2'000;
+  /**
+   * Pay as metered (A): on every block, Cc follows the energy A's meter received in the
+   * delivery interval as the chain counted it (up to the energy asked) at the channel's price,
+   * so each counted meter interval produces an update without an operator call.
+   */
+  bool pay_as_metered = true;
 };
 
 /** What a call did: ok, or why not (for a gRPC status: a state error or an argument error). */
@@ -112,7 +118,7 @@ class ChannelEngine {
   void OnMessage(const std::string& peer, const ChannelMessage& msg);
   /** The transport connected to peer: resume every live channel with it. */
   void OnPeerConnected(const std::string& peer);
-  /** A block connected (or the tip changed): phases follow the chain; posts, supersedes, settles. */
+  /** A block connected (or the tip changed): phases follow the chain; posts, supersedes, settles; A pays as metered. */
   void OnBlock();
 
   /** A channel by temporary id or by channel txid. */
@@ -128,6 +134,7 @@ class ChannelEngine {
   void Flush(Outbox& out);
   void Persist(ChannelRecord& r) { m_store.Put(r); }
   void Fail(Outbox& out, const std::string& peer, const Hash256& id, ErrorCode code, const std::string& text);
+  EngineResult Propose(Outbox& out, ChannelRecord& r, std::uint64_t cc);
 
   void HandleOpen(Outbox& out, const std::string& peer, const OpenMsg& m);
   void HandleAccept(Outbox& out, const std::string& peer, const AcceptMsg& m);
@@ -145,6 +152,7 @@ class ChannelEngine {
   bool BroadcastFunding(ChannelRecord& r, std::string& why);
   bool BroadcastCooperative(ChannelRecord& r, std::string& why);
   bool PostNewest(ChannelRecord& r, const consensus::ChannelState& onchain, std::string& why);
+  void OnBlockLocked(Outbox& out);
 
   ChannelHost& m_host;
   ChannelStore& m_store;

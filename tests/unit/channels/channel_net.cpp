@@ -150,6 +150,23 @@ bool ChannelNet::CheckLikeMempool(const TransactionRef& tx, std::string& why) co
   return true;
 }
 
+void ChannelNet::CountImport(std::uint64_t start, std::uint32_t length, std::uint64_t import_wh) {
+  Reading r;
+  r.meter = meter_a.PubKey();
+  r.start = start;
+  r.length = length;
+  r.import_wh = import_wh;
+  r.import_register = m_import_register += import_wh;
+  r.sig = meter_a.Sign(ReadingSigHash(params, r));
+  const ReadingBatch batch{{r}, {}};
+  MutableTransaction tx;
+  ValidationState s;
+  ASSERT_TRUE(ComputeReadingOutputs(batch, *m_market, params, tx.outputs, s)) << s.ToString();
+  tx.record = MakeRecord(batch);
+  pending.push_back(MakeTransactionRef(std::move(tx)));
+  MineBlock();
+}
+
 void ChannelNet::Deliver(std::size_t limit) {
   for (std::size_t n = 0; n < limit && !queue.empty(); ++n) {
     InFlight m = std::move(queue.front());

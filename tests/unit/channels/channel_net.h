@@ -124,6 +124,9 @@ class ChannelNet : public LedgerTest {
   /** The funding A proposes to B: CwA 500,000, CwB 300,000, a window of 3 blocks, expiry +60. */
   consensus::ChannelFunding Funding() const;
 
+  /** A's meter's signed reading of [start, start + length) importing import_wh, counted on chain in the next block. */
+  void CountImport(std::uint64_t start, std::uint32_t length, std::uint64_t import_wh);
+
   /** Validates tx as the mempool would at the next height; sets why. */
   bool CheckLikeMempool(const consensus::TransactionRef& tx, std::string& why) const;
 
@@ -134,6 +137,7 @@ class ChannelNet : public LedgerTest {
   void Register(const crypto::SecretKey& meter, const crypto::XOnlyPubKey& owner, consensus::MeterRole role);
   std::unique_ptr<ledger::ChainMarketStore> m_market;
   std::vector<Spend> m_miner_coins;
+  std::uint64_t m_import_register = 0;
 };
 
 }  // namespace wattline::test

@@ -207,6 +207,41 @@ TEST_F(EngineTest, BadProposalsAndForgedStatesAreRefusedWithAReason) {
   EXPECT_EQ(b->engine().Pay(live, 1'000).code, EngineResult::Code::kFailedPrecondition);
 }
 
+TEST_F(EngineTest, AsTheChainCountsAsMeterItPaysForWhatItReceived) {
+  // 1,000 kWh asked at the funding slot's price (1 unit per kWh on this chain: no demand before).
+  OpenRequest req;
+  req.peer = "b";
+  req.funding = Funding();
+  req.funding.energy_wh = 1'000'000;
+  ASSERT_EQ(req.funding.price, 1u);
+  Hash256 id;
+  ASSERT_TRUE(a->engine().Open(req, id).ok());
+  Deliver();
+  MineBlock();
+  ASSERT_EQ(a->engine().Get(id)->phase, Phase::kOpen);
+  // Before the delivery interval [1000, 2000): not evidence, not paid.
+  CountImport(500, 300, 50'000);
+  Deliver();
+  EXPECT_EQ(b->engine().Get(id)->state, 0u);
+  // Each counted interval of A's meter inside it is one update.
+  CountImport(1'000, 300, 400'000);
+  Deliver();
+  EXPECT_EQ(b->engine().Get(id)->state, 1u);
+  EXPECT_EQ(b->engine().Get(id)->cc, 400u);
+  CountImport(1'300, 300, 300'000);
+  Deliver();
+  EXPECT_EQ(b->engine().Get(id)->state, 2u);
+  EXPECT_EQ(b->engine().Get(id)->cc, 700u);
+  // Beyond the energy asked: capped at it.
+  CountImport(1'600, 300, 900'000);
+  Deliver();
+  EXPECT_EQ(b->engine().Get(id)->state, 3u);
+  EXPECT_EQ(b->engine().Get(id)->cc, 1'000u);
+  MineBlocks(2);  // nothing new counted: no update
+  Deliver();
+  EXPECT_EQ(a->engine().Get(id)->state, 3u);
+}
+
 TEST_F(EngineTest, TheTowerSupersedesAStalePostWhileBIsOffline) {
   const Hash256 id = OpenFunded();
   const ChannelId ch = Channel(id);
