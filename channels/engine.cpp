@@ -1,5 +1,7 @@
 #include "channels/engine.h"
 
+#include <algorithm>
+
 #include "channels/builder.h"
 #include "consensus/tx_verify.h"
 #include "crypto/hex.h"
@@ -169,34 +171,86 @@ EngineResult ChannelEngine::ForceClose(const Hash256& id, Hash256& txid) {
 
 // --- Messages --------------------------------------------------------------------------------
 
-void ChannelEngine::OnMessage(const std::string& peer, const ChannelMessage& msg) {
+void ChannelEngine::Persist(ChannelRecord& r, bool sync) {
+  if (!m_grouping) return m_store.Put(r, sync);
+  m_group.push_back(r.temp_id);
+  m_group_sync = m_group_sync || sync;
+}
+
+void ChannelEngine::CommitGroup() {
+  std::vector<const ChannelRecord*> records;
+  std::sort(m_group.begin(), m_group.end());
+  m_group.erase(std::unique(m_group.begin(), m_group.end()), m_group.end());
+  for (const Hash256& id : m_group) records.push_back(&m_records.at(id));
+  if (!records.empty()) m_store.PutAll(records, m_group_sync);
+  m_group.clear();
+  m_grouping = m_group_sync = false;
+}
+
+void ChannelEngine::Dispatch(Outbox& out, const std::string& peer, const ChannelMessage& msg) {
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, OpenMsg>) HandleOpen(out, peer, m);
+        else if constexpr (std::is_same_v<T, AcceptMsg>) HandleAccept(out, peer, m);
+        else if constexpr (std::is_same_v<T, FundingCreatedMsg>) HandleFundingCreated(out, peer, m);
+        else if constexpr (std::is_same_v<T, FundingSignedMsg>) HandleFundingSigned(out, peer, m);
+        else if constexpr (std::is_same_v<T, UpdateMsg>) HandleUpdate(out, peer, m);
+        else if constexpr (std::is_same_v<T, UpdateAckMsg>) HandleUpdateAck(out, peer, m);
+        else if constexpr (std::is_same_v<T, CloseMsg>) HandleClose(out, peer, m);
+        else if constexpr (std::is_same_v<T, CloseAckMsg>) HandleCloseAck(out, peer, m);
+        else if constexpr (std::is_same_v<T, ReestablishMsg>) HandleReestablish(out, peer, m);
+        else if constexpr (std::is_same_v<T, ErrorMsg>) {
+          // A refusal before funding ends the proposal; after it, the chain decides.
+          if (ChannelRecord* r = Find(m.id); r && r->peer == peer && r->phase < Phase::kFunding) {
+            r->phase = Phase::kFailed;
+            Persist(*r);
+          }
+        }
+        // tower_update is for the utility's watchtower (channels/tower.h), not for a channel side.
+      },
+      msg);
+}
+
+void ChannelEngine::OnMessage(const std::string& peer, const ChannelMessage& msg) { OnMessages(peer, {msg}); }
+
+void ChannelEngine::OnMessages(const std::string& peer, const std::vector<ChannelMessage>& msgs) {
   Outbox out;
   {
     std::lock_guard lock(m_mutex);
-    std::visit(
-        [&](const auto& m) {
-          using T = std::decay_t<decltype(m)>;
-          if constexpr (std::is_same_v<T, OpenMsg>) HandleOpen(out, peer, m);
-          else if constexpr (std::is_same_v<T, AcceptMsg>) HandleAccept(out, peer, m);
-          else if constexpr (std::is_same_v<T, FundingCreatedMsg>) HandleFundingCreated(out, peer, m);
-          else if constexpr (std::is_same_v<T, FundingSignedMsg>) HandleFundingSigned(out, peer, m);
-          else if constexpr (std::is_same_v<T, UpdateMsg>) HandleUpdate(out, peer, m);
-          else if constexpr (std::is_same_v<T, UpdateAckMsg>) HandleUpdateAck(out, peer, m);
-          else if constexpr (std::is_same_v<T, CloseMsg>) HandleClose(out, peer, m);
-          else if constexpr (std::is_same_v<T, CloseAckMsg>) HandleCloseAck(out, peer, m);
-          else if constexpr (std::is_same_v<T, ReestablishMsg>) HandleReestablish(out, peer, m);
-          else if constexpr (std::is_same_v<T, ErrorMsg>) {
-            // A refusal before funding ends the proposal; after it, the chain decides.
-            if (ChannelRecord* r = Find(m.id); r && r->peer == peer && r->phase < Phase::kFunding) {
-              r->phase = Phase::kFailed;
-              Persist(*r);
-            }
-          }
-          // tower_update is for the utility's watchtower (channels/tower.h), not for a channel side.
-        },
-        msg);
+    for (const ChannelMessage& msg : msgs) {
+      // Only updates and acks reply through the outbox alone; the rest may broadcast, so
+      // they see every earlier state on disk first.
+      const bool groupable = std::holds_alternative<UpdateMsg>(msg) || std::holds_alternative<UpdateAckMsg>(msg);
+      if (!groupable && m_grouping) CommitGroup();
+      m_grouping = groupable;
+      Dispatch(out, peer, msg);
+    }
+    if (m_grouping) CommitGroup();
   }
   Flush(out);
+}
+
+EngineResult ChannelEngine::PayBatch(const std::vector<std::pair<Hash256, std::uint64_t>>& payments) {
+  Outbox out;
+  EngineResult result;
+  {
+    std::lock_guard lock(m_mutex);
+    m_grouping = true;
+    for (const auto& [id, cc] : payments) {
+      ChannelRecord* r = Find(id);
+      if (!r || r->role != Role::kConsumer || r->phase != Phase::kOpen || r->pending || cc <= r->cc ||
+          cc > r->funding.cwa) {
+        result = Err(Code::kFailedPrecondition, "channel " + crypto::HexEncode(id.span()) + " cannot take Cc " +
+                                                    std::to_string(cc) + " now");
+        continue;
+      }
+      if (EngineResult e = Propose(out, *r, cc); !e.ok()) result = e;
+    }
+    CommitGroup();
+  }
+  Flush(out);
+  return result;
 }
 
 void ChannelEngine::HandleOpen(Outbox& out, const std::string& peer, const OpenMsg& m) {
@@ -364,7 +418,9 @@ void ChannelEngine::HandleUpdateAck(Outbox& out, const std::string& peer, const 
   r->sig_a = r->pending_sig_a;
   r->sig_b = m.sig_b;
   r->pending = false;
-  Persist(*r);
+  // Not synced: lost in a crash, it comes back from B (A resends its pending update, B its
+  // ack), and A's own older state only ever favours A, so A risks nothing meanwhile.
+  Persist(*r, /*sync=*/false);
   SendTower(out, *r);
 }
 

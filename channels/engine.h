@@ -116,6 +116,14 @@ class ChannelEngine {
 
   /** A message from peer (already decoded). Bad input is answered with an error message. */
   void OnMessage(const std::string& peer, const ChannelMessage& msg);
+  /**
+   * Group commit: several messages of one peer, handled in order with the states they make
+   * persisted by one synced write before any reply leaves (updates and acks; other messages
+   * are handled one by one as OnMessage does).
+   */
+  void OnMessages(const std::string& peer, const std::vector<ChannelMessage>& msgs);
+  /** Group commit for A: the next state of several channels, persisted by one synced write before the updates leave. */
+  EngineResult PayBatch(const std::vector<std::pair<Hash256, std::uint64_t>>& payments);
   /** The transport connected to peer: resume every live channel with it. */
   void OnPeerConnected(const std::string& peer);
   /** A block connected (or the tip changed): phases follow the chain; posts, supersedes, settles; A pays as metered. */
@@ -132,7 +140,11 @@ class ChannelEngine {
   ChannelRecord* Find(const Hash256& id);
   const ChannelRecord* Find(const Hash256& id) const;
   void Flush(Outbox& out);
-  void Persist(ChannelRecord& r) { m_store.Put(r); }
+  /** Writes r now (synced unless !sync), or into the open group commit. */
+  void Persist(ChannelRecord& r, bool sync = true);
+  /** Ends a group commit: one write of every record it touched (synced if any asked for it). */
+  void CommitGroup();
+  void Dispatch(Outbox& out, const std::string& peer, const ChannelMessage& msg);
   void Fail(Outbox& out, const std::string& peer, const Hash256& id, ErrorCode code, const std::string& text);
   EngineResult Propose(Outbox& out, ChannelRecord& r, std::uint64_t cc);
 
@@ -159,6 +171,9 @@ class ChannelEngine {
   EngineOptions m_options;
   mutable std::mutex m_mutex;
   std::map<Hash256, ChannelRecord> m_records;  //!< by temp id; a copy of the store's
+  bool m_grouping = false;
+  bool m_group_sync = false;
+  std::vector<Hash256> m_group;
 };
 
 }  // namespace wattline::channels

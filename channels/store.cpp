@@ -40,15 +40,15 @@ bool ChannelStore::Open(const std::filesystem::path& dir, std::unique_ptr<Channe
   return true;
 }
 
-void ChannelStore::Put(const ChannelRecord& r) { PutAll({&r}); }
+void ChannelStore::Put(const ChannelRecord& r, bool sync) { PutAll({&r}, sync); }
 
-void ChannelStore::PutAll(const std::vector<const ChannelRecord*>& records) {
+void ChannelStore::PutAll(const std::vector<const ChannelRecord*>& records, bool sync) {
   leveldb::WriteBatch batch;
   for (const ChannelRecord* r : records) {
     const Bytes value = EncodeChannelRecord(*r);
     batch.Put(RecordKey(r->temp_id), leveldb::Slice(reinterpret_cast<const char*>(value.data()), value.size()));
   }
-  m_db->Write(batch, /*sync=*/true);
+  m_db->Write(batch, sync);
   for (const ChannelRecord* r : records) m_records[r->temp_id] = *r;
 }
 

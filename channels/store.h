@@ -19,10 +19,10 @@ class ChannelStore {
   /** Opens (creating) the database in dir and loads every record; false with why on a corrupt record or I/O error. */
   static bool Open(const std::filesystem::path& dir, std::unique_ptr<ChannelStore>& out, std::string& why);
 
-  /** Writes the record and syncs it to disk (throws ledger::StorageError on a write failure). */
-  void Put(const ChannelRecord& r);
+  /** Writes the record and (by default) syncs it to disk (throws ledger::StorageError on a write failure). */
+  void Put(const ChannelRecord& r, bool sync = true);
   /** Writes several records atomically with one sync (group commit). */
-  void PutAll(const std::vector<const ChannelRecord*>& records);
+  void PutAll(const std::vector<const ChannelRecord*>& records, bool sync = true);
 
   /** Every record, by temporary id, as loaded and put since. */
   const std::map<Hash256, ChannelRecord>& All() const { return m_records; }

@@ -75,22 +75,45 @@ std::size_t Watchtower::Disputes() const {
   return m_disputes.size();
 }
 
-Watchtower::Verdict Watchtower::Accept(const TowerUpdateMsg& m) {
-  const ChannelId& c = m.commitment.channel;
-  auto onchain = m_host.OnChain(c);
+Watchtower::Verdict Watchtower::Check(const TowerUpdateMsg& m) const {
+  auto onchain = m_host.OnChain(m.commitment.channel);
   if (!onchain) return Verdict::kUnknownChannel;
   const ChannelFunding& f = onchain->funding;
   if (f.utility != m_host.Key()) return Verdict::kNotOurs;
   const Hash256 msg = CommitmentSigHash(m_host.params(), m.commitment);
   if (!crypto::Verify(f.consumer, msg, m.sig_a) || !crypto::Verify(f.producer, msg, m.sig_b))
     return Verdict::kBadSignature;
-  std::lock_guard lock(m_mutex);
-  if (auto held = Held(c); held && held->commitment.state >= m.commitment.state) return Verdict::kNotNewer;
-  const Bytes value = Encode(m);
-  leveldb::WriteBatch batch;
-  batch.Put(Key(c), leveldb::Slice(reinterpret_cast<const char*>(value.data()), value.size()));
-  m_db->Write(batch, /*sync=*/true);
   return Verdict::kKept;
+}
+
+Watchtower::Verdict Watchtower::Accept(const TowerUpdateMsg& m) { return AcceptBatch({m}).at(0); }
+
+std::vector<Watchtower::Verdict> Watchtower::AcceptBatch(const std::vector<TowerUpdateMsg>& updates) {
+  std::vector<Verdict> out;
+  out.reserve(updates.size());
+  for (const auto& m : updates) out.push_back(Check(m));  // signatures outside the lock
+  std::lock_guard lock(m_mutex);
+  leveldb::WriteBatch batch;
+  std::map<ChannelId, std::uint64_t> newest;  // within this batch
+  bool any = false;
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    if (out[i] != Verdict::kKept) continue;
+    const TowerUpdateMsg& m = updates[i];
+    const ChannelId& c = m.commitment.channel;
+    std::optional<std::uint64_t> held;
+    if (auto it = newest.find(c); it != newest.end()) held = it->second;
+    else if (auto h = Held(c)) held = h->commitment.state;
+    if (held && *held >= m.commitment.state) {
+      out[i] = Verdict::kNotNewer;
+      continue;
+    }
+    const Bytes value = Encode(m);
+    batch.Put(Key(c), leveldb::Slice(reinterpret_cast<const char*>(value.data()), value.size()));
+    newest[c] = m.commitment.state;
+    any = true;
+  }
+  if (any) m_db->Write(batch, /*sync=*/true);
+  return out;
 }
 
 void Watchtower::Respond(const ChannelId& channel, const TowerUpdateMsg& held) {

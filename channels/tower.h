@@ -37,6 +37,8 @@ class Watchtower {
   static std::string_view VerdictName(Verdict v);
   /** A tower_update from a channel party. */
   Verdict Accept(const TowerUpdateMsg& m);
+  /** Several at once, kept with one synced write (group commit); verdicts in order. */
+  std::vector<Verdict> AcceptBatch(const std::vector<TowerUpdateMsg>& updates);
 
   /** A block connected with these transactions: react to stale posts, rebroadcast, forget settled channels. */
   void OnBlockConnected(const std::vector<consensus::TransactionRef>& txs);
@@ -47,7 +49,8 @@ class Watchtower {
   std::size_t Disputes() const;
 
  private:
-  Watchtower(ChannelHost& host) : m_host(host) {}
+  explicit Watchtower(ChannelHost& host) : m_host(host) {}
+  Verdict Check(const TowerUpdateMsg& m) const;
   void Respond(const ChannelId& channel, const TowerUpdateMsg& held);
   void Forget(const ChannelId& channel);
 
