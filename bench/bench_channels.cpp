@@ -342,8 +342,13 @@ ChannelId TowerChannel(std::uint32_t i) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int seconds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
-  const std::uint32_t tower_channels = argc > 2 ? static_cast<std::uint32_t>(std::atoi(argv[2])) : 100'000;
+  // Positional: [seconds per update run] [tower channels]; --flags (contrib/run-benchmarks.sh) are ignored.
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]).rfind("--", 0) != 0) args.emplace_back(argv[i]);
+  const int seconds = args.size() > 0 ? std::max(1, std::atoi(args[0].c_str())) : 5;
+  const std::uint32_t tower_channels =
+      args.size() > 1 ? static_cast<std::uint32_t>(std::max(200, std::atoi(args[1].c_str()))) : 100'000;
   Hash256 salt;
   crypto::GetRandomBytes(salt.bytes);
   const auto dir = std::filesystem::temp_directory_path() / ("wattline-bench-channels-" + salt.ToHex().substr(0, 12));
@@ -352,7 +357,7 @@ int main(int argc, char** argv) {
   const double fsync = FsyncRate(dir, 2'000);
   const UpdateRun run = DurableUpdates(dir / "updates", seconds, 64);
   std::printf("\nDurable channel updates between two engines over loopback TCP (%d s each)\n", seconds);
-  std::printf("%-44s %12s %10s\n", "", "per second", "vs fsync");
+  std::printf("%-44s %12s %10s\n", "measure", "per second", "vs fsync");
   std::printf("%-44s %12.0f %10.2f\n", "raw fsync (512 B write + fdatasync)", fsync, 1.0);
   std::printf("%-44s %12.0f %10.2f\n", "updates, one at a time (1 channel)", run.sequential, run.sequential / fsync);
   std::printf("%-44s %12.0f %10.2f\n", "updates, group commit over 64 channels", run.grouped, run.grouped / fsync);
