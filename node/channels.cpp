@@ -30,7 +30,22 @@ std::unique_ptr<NodeChannels> NodeChannels::Start(Node& node, ChannelOptions opt
   c->m_subscription = node.SubscribeBlocks([self](const BlockEvent& ev) {
     if (ev.connected) self->Post([self, hash = ev.hash] { self->OnBlock(hash); });
   });
-  Log(Category::kNode)->info("channels: {} known{}", c->m_store->All().size(), c->m_tower ? ", watchtower on" : "");
+  // Keep every live channel's peer connected: after a restart the engine resumes on connect.
+  std::size_t live = 0;
+  if (Network* net = node.network()) {
+    for (const auto& r : c->m_engine->List()) {
+      if (r.phase == channels::Phase::kClosed || r.phase == channels::Phase::kFailed) continue;
+      ++live;
+      std::string ignored;  // "already a persistent peer" is fine
+      net->AddPeer(r.peer, /*persistent=*/true, ignored);
+    }
+    if (!c->m_options.tower.empty()) {
+      std::string ignored;
+      net->AddPeer(c->m_options.tower, /*persistent=*/true, ignored);
+    }
+  }
+  Log(Category::kNode)->info("channels: {} known, {} live{}", c->m_store->All().size(), live,
+                             c->m_tower ? ", watchtower on" : "");
   return c;
 }
 

@@ -8,6 +8,8 @@ resumes at the newest state both sides hold, and a force close settles it after 
 Every wait is bounded; the nodes' logs are printed when a test fails.
 """
 import os
+import random
+import threading
 import time
 
 from framework import NodeTestCase, wait_until, CliError
@@ -145,6 +147,62 @@ class ChannelTest(NodeTestCase):
         self.assertEqual(after["producer"], funded["producer"] + 300_000 + paid)
         # A pays the post's fee (2,000) and the settle's fee floor (1% of the 798,000 left).
         self.assertEqual(after["consumer"], funded["consumer"] + 500_000 - paid - 2_000 - 7_980)
+
+    def test_a_hundred_kills_at_random_instants_of_updates_lose_no_coin(self):
+        """kill -9 of A or B at random instants while A pays (before or after a persist, before
+        or after a send: wherever the instant falls), 100 times; after each restart the channel
+        resumes at the newest state both hold, and the final settlement pays exactly what the
+        funding holds."""
+        self.start_nodes()
+        cid = self.open_channel()
+        funded = self.balances()
+        stop = threading.Event()
+        attempts = [0]
+
+        def payer():
+            while not stop.is_set():
+                if self.a.proc is None:
+                    time.sleep(0.01)
+                    continue
+                attempts[0] += 1
+                self.a.cli("pay", cid, 100, "--wait-ms", 200, check=False, timeout=30)
+
+        rng = random.Random(self.rng.randrange(1 << 30))
+        thread = threading.Thread(target=payer, daemon=True)
+        thread.start()
+        kills = 0
+        deadline = time.time() + 600
+        try:
+            while kills < 100 and time.time() < deadline:
+                time.sleep(rng.uniform(0.0, 0.3))
+                victim = self.a if rng.random() < 0.5 else self.b
+                victim.kill9()
+                kills += 1
+                victim.start()
+        finally:
+            stop.set()
+            thread.join(timeout=60)
+        self.assertEqual(kills, 100, "100 kills within the time bound")
+
+        def resumed():
+            ca, cb = self.channel(self.a, cid), self.channel(self.b, cid)
+            return not ca["pending"] and field(ca, "state") == field(cb, "state")
+        wait_until(resumed, timeout=120, what="A and B agree on the newest state after the last restart")
+        ca, cb = self.channel(self.a, cid), self.channel(self.b, cid)
+        self.assertEqual(field(ca, "cc"), field(cb, "cc"))
+        cc = field(cb, "cc") or 0
+        print(f"\n100 kills, {attempts[0]} pay calls, newest state {field(cb, 'state')}, Cc {cc}", flush=True)
+        self.assertGreater(cc, 0)
+        self.b.cli("closechannel", cid)
+        wait_until(lambda: self.channel(self.a, cid)["phase"] == "closing", timeout=30, what="A signed the close")
+        time.sleep(0.5)
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "closed", timeout=60, what=f"{n.name}: closed")
+        after = self.balances()
+        fee = 8_000
+        self.assertEqual(after["producer"], funded["producer"] + 300_000 + cc)
+        self.assertEqual(after["consumer"], funded["consumer"] + 500_000 - cc - fee)
 
 
 if __name__ == "__main__":
