@@ -242,6 +242,39 @@ TEST_F(EngineTest, AsTheChainCountsAsMeterItPaysForWhatItReceived) {
   EXPECT_EQ(a->engine().Get(id)->state, 3u);
 }
 
+TEST_F(EngineTest, GroupCommitPersistsEveryChannelsStateBeforeAnyReply) {
+  // Two channels between A and B; A pays both with one synced write, B answers both with one.
+  const Hash256 one = OpenFunded();
+  const Hash256 two = OpenFunded();
+  ASSERT_TRUE(a->engine().PayBatch({{one, 1'000}, {two, 2'000}}).ok());
+  // Both updates are on A's disk before they leave: a restart now loses neither.
+  ASSERT_EQ(queue.size(), 2u);
+  a->Restart();
+  EXPECT_TRUE(a->engine().Get(one)->pending);
+  EXPECT_TRUE(a->engine().Get(two)->pending);
+  std::vector<channels::ChannelMessage> updates;
+  for (const auto& m : queue) {
+    channels::ChannelMessage x;
+    ASSERT_EQ(DecodeChannelMessage(m.bytes, x), consensus::DecodeError::kOk);
+    updates.push_back(x);
+  }
+  Drop();
+  b->engine().OnMessages("a", updates);
+  ASSERT_EQ(std::count_if(queue.begin(), queue.end(), [](const InFlight& m) { return m.to == "a"; }), 2);
+  b->Restart();  // B's two co-signed states were synced before its acks left
+  EXPECT_EQ(b->engine().Get(one)->cc, 1'000u);
+  EXPECT_EQ(b->engine().Get(two)->cc, 2'000u);
+  Deliver();
+  EXPECT_FALSE(a->engine().Get(one)->pending);
+  EXPECT_EQ(a->engine().Get(two)->state, 1u);
+  // A channel that cannot take the payment is named; the others still go.
+  const auto r = a->engine().PayBatch({{one, 500}, {two, 3'000}});
+  EXPECT_EQ(r.code, EngineResult::Code::kFailedPrecondition);
+  Deliver();
+  EXPECT_EQ(b->engine().Get(two)->cc, 3'000u);
+  EXPECT_EQ(b->engine().Get(one)->cc, 1'000u);
+}
+
 TEST_F(EngineTest, TheTowerSupersedesAStalePostWhileBIsOffline) {
   const Hash256 id = OpenFunded();
   const ChannelId ch = Channel(id);
