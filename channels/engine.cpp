@@ -16,11 +16,17 @@ namespace {
 
 EngineResult Err(Code c, std::string m) { return {c, std::move(m)}; }
 
-std::uint64_t SumCoins(const std::vector<FundingInput>& in) {
-  std::uint64_t s = 0;
-  for (const auto& i : in) s += static_cast<std::uint64_t>(i.coin.amount.units);  // each < 2^63, at most 32
+__extension__ typedef unsigned __int128 u128;  // GCC and Clang
+
+// Sums in 128 bits: a peer's claimed amounts are each below 2^63, but 32 of them are not.
+u128 SumCoins(const std::vector<FundingInput>& in) {
+  u128 s = 0;
+  for (const auto& i : in) s += static_cast<std::uint64_t>(i.coin.amount.units);
   return s;
 }
+bool InMoneyRange(std::uint64_t v) { return v <= static_cast<std::uint64_t>(consensus::kMaxMoney.units); }
+/** Proposals a producer holds open (coins reserved) for one peer at a time. */
+constexpr std::size_t kMaxOpenProposalsPerPeer = 4;
 std::uint64_t ChangeOf(const std::optional<TxOut>& c) { return c ? static_cast<std::uint64_t>(c->amount.units) : 0; }
 
 }  // namespace
@@ -205,6 +211,7 @@ void ChannelEngine::Dispatch(Outbox& out, const std::string& peer, const Channel
           if (ChannelRecord* r = Find(m.id); r && r->peer == peer && r->phase < Phase::kFunding) {
             r->phase = Phase::kFailed;
             Persist(*r);
+            m_host.ReleaseFunding(r->role == Role::kConsumer ? r->a_inputs : r->b_inputs);
           }
         }
         // tower_update is for the utility's watchtower (channels/tower.h), not for a channel side.
@@ -265,11 +272,19 @@ void ChannelEngine::HandleOpen(Outbox& out, const std::string& peer, const OpenM
   if (f.producer != m_host.Key()) return refuse("the producer key is not this node's channel key");
   if (f.utility != m_host.Globals().utility_key) return refuse("U is not the utility key");
   if (f.cwu != 0) return refuse("CwU must be 0");
+  if (!InMoneyRange(f.cwa) || !InMoneyRange(f.cwb)) return refuse("CwA and CwB must be at most all money");
   if (f.cwb == 0 || f.cwb > m_options.max_collateral)
     return refuse("collateral must be 1 to " + std::to_string(m_options.max_collateral));
-  if (m.commit_fee * 4 > f.cwa + f.cwb) return refuse("the commit fee is too large for the deposits");
+  if (m.commit_fee > (f.cwa + f.cwb) / 4) return refuse("the commit fee is too large for the deposits");
   if (m.inputs.empty()) return refuse("A brings no inputs");
-  if (SumCoins(m.inputs) < f.cwa + ChangeOf(m.change)) return refuse("A's inputs do not cover CwA and A's change");
+  if (SumCoins(m.inputs) < static_cast<u128>(f.cwa) + ChangeOf(m.change))
+    return refuse("A's inputs do not cover CwA and A's change");
+  std::size_t open_with_peer = 0;
+  for (const auto& [_, other] : m_records)
+    if (other.peer == peer && other.role == Role::kProducer && other.phase == Phase::kAccepted) ++open_with_peer;
+  if (open_with_peer >= kMaxOpenProposalsPerPeer)
+    return refuse("too many proposals from this node wait for their funding (at most " +
+                  std::to_string(kMaxOpenProposalsPerPeer) + ")");
   ChannelRecord r;
   r.temp_id = m.temp_id;
   r.role = Role::kProducer;
@@ -282,7 +297,8 @@ void ChannelEngine::HandleOpen(Outbox& out, const std::string& peer, const OpenM
   std::string why;
   if (!m_host.SelectFunding(f.cwb, r.b_inputs, r.b_change, why)) return refuse("B cannot fund the collateral: " + why);
   // B pays no fee: its inputs less its change are exactly CwB.
-  if (SumCoins(r.b_inputs) != f.cwb + ChangeOf(r.b_change)) return refuse("B's coins do not add up");
+  if (SumCoins(r.b_inputs) != static_cast<u128>(f.cwb) + ChangeOf(r.b_change))
+    return refuse("B's coins do not add up");
   Persist(r);
   m_records[r.temp_id] = r;
   out.emplace_back(peer, AcceptMsg{r.temp_id, r.b_inputs, r.b_change});
@@ -298,7 +314,7 @@ void ChannelEngine::HandleAccept(Outbox& out, const std::string& peer, const Acc
     return;
   }
   if (r->phase != Phase::kProposed) return;
-  if (m.inputs.empty() || SumCoins(m.inputs) != r->funding.cwb + ChangeOf(m.change))
+  if (m.inputs.empty() || SumCoins(m.inputs) != static_cast<u128>(r->funding.cwb) + ChangeOf(m.change))
     return Fail(out, peer, m.temp_id, ErrorCode::kRefused, "B's inputs less its change must be exactly CwB");
   r->b_inputs = m.inputs;
   r->b_change = m.change;
@@ -383,7 +399,10 @@ void ChannelEngine::HandleUpdate(Outbox& out, const std::string& peer, const Upd
   ChannelRecord* r = Find(m.channel.txid);
   if (!r || r->role != Role::kProducer || r->peer != peer || r->channel != m.channel)
     return Fail(out, peer, m.channel.txid, ErrorCode::kUnknownChannel, "no such channel with this node");
-  if (r->phase != Phase::kOpen) return Fail(out, peer, m.channel.txid, ErrorCode::kBadState, "the channel is not open");
+  // kFunding too: A may see the funding confirm a block before B does; a co-signed state of a
+  // channel not yet on chain costs B nothing.
+  if (r->phase != Phase::kOpen && r->phase != Phase::kFunding)
+    return Fail(out, peer, m.channel.txid, ErrorCode::kBadState, "the channel is not open");
   if (m.state == r->state && m.cc == r->cc && r->state > 0) {
     out.emplace_back(peer, UpdateAckMsg{r->channel, r->state, r->sig_b});  // repeated: A lost our ack
     return;
@@ -574,6 +593,11 @@ void ChannelEngine::OnBlockLocked(Outbox& out) {
     }
     if (r.phase == Phase::kClosing) {
       if (r.close_signed) BroadcastCooperative(r, why);  // rebroadcast until it confirms
+      continue;
+    }
+    if (r.role == Role::kConsumer && r.phase == Phase::kOpen && r.pending) {
+      // Still unsigned: resend it (lost, or refused while B had not seen the funding yet).
+      out.emplace_back(r.peer, UpdateMsg{r.channel, r.state + 1, r.pending_cc, r.pending_sig_a});
       continue;
     }
     if (m_options.pay_as_metered && r.role == Role::kConsumer && r.phase == Phase::kOpen && !r.pending) {

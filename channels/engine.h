@@ -65,6 +65,8 @@ class ChannelHost {
   /** Selects and reserves coins worth at least amount; the change returns to the wallet. */
   virtual bool SelectFunding(std::uint64_t amount, std::vector<FundingInput>& inputs,
                              std::optional<consensus::TxOut>& change, std::string& why) = 0;
+  /** Gives back coins SelectFunding reserved, when their proposal failed. */
+  virtual void ReleaseFunding(const std::vector<FundingInput>& /*inputs*/) {}
   /** Signs inputs [first, first + count) of tx (the wallet's own coins); false when it cannot. */
   virtual bool SignInputs(const consensus::MutableTransaction& tx, std::size_t first, std::size_t count,
                           std::vector<Signature>& sigs, std::string& why) = 0;

@@ -169,6 +169,12 @@ bool NodeChannels::SelectFunding(std::uint64_t amount, std::vector<channels::Fun
   return true;
 }
 
+void NodeChannels::ReleaseFunding(const std::vector<channels::FundingInput>& inputs) {
+  std::vector<OutPoint> coins;
+  for (const auto& in : inputs) coins.push_back(in.prevout);
+  m_node.wallet()->ReleaseCoins(coins);
+}
+
 bool NodeChannels::SignInputs(const MutableTransaction& tx, std::size_t first, std::size_t count,
                               std::vector<Signature>& sigs, std::string& why) {
   auto r = m_node.wallet()->SignInputs(tx, first, count, sigs);

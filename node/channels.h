@@ -63,6 +63,7 @@ class NodeChannels final : public channels::ChannelHost {
                      std::optional<consensus::TxOut>& change, std::string& why) override;
   bool SignInputs(const consensus::MutableTransaction& tx, std::size_t first, std::size_t count,
                   std::vector<consensus::Signature>& sigs, std::string& why) override;
+  void ReleaseFunding(const std::vector<channels::FundingInput>& inputs) override;
 
  private:
   NodeChannels(Node& node, ChannelOptions options) : m_node(node), m_options(std::move(options)) {}

@@ -71,6 +71,11 @@ class Party final : public channels::ChannelHost {
   bool SignInputs(const consensus::MutableTransaction& tx, std::size_t first, std::size_t count,
                   std::vector<consensus::Signature>& sigs, std::string& why) override;
 
+  void ReleaseFunding(const std::vector<channels::FundingInput>& inputs) override {
+    for (const auto& in : inputs) m_reserved.erase(in.prevout);
+  }
+  std::size_t Reserved() const { return m_reserved.size(); }
+
   /** The coins Key(this party) holds on chain. */
   std::int64_t Balance() const;
 

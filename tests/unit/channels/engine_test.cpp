@@ -181,8 +181,10 @@ TEST_F(EngineTest, BadProposalsAndForgedStatesAreRefusedWithAReason) {
   ASSERT_TRUE(std::holds_alternative<ErrorMsg>(reply));
   EXPECT_EQ(std::get<ErrorMsg>(reply).code, ErrorCode::kRefused);
   EXPECT_NE(std::get<ErrorMsg>(reply).text.find("producer key"), std::string::npos);
+  EXPECT_GT(a->Reserved(), 0u);
   Deliver();
   EXPECT_EQ(a->engine().Get(id)->phase, Phase::kFailed);
+  EXPECT_EQ(a->Reserved(), 0u);  // the refused proposal gave its coins back
   EXPECT_FALSE(b->engine().Get(id));
 
   const Hash256 live = OpenFunded();
@@ -202,6 +204,28 @@ TEST_F(EngineTest, BadProposalsAndForgedStatesAreRefusedWithAReason) {
     if (auto* e = std::get_if<ErrorMsg>(&x)) codes.push_back(e->code);
   }
   EXPECT_EQ(codes, (std::vector{ErrorCode::kBadSignature, ErrorCode::kBadState, ErrorCode::kBadState}));
+  Drop();
+  // Hostile proposals: amounts that would overflow, and a flood of proposals from one peer.
+  OpenMsg hostile;
+  hostile.temp_id.bytes.fill(0x66);
+  hostile.funding = Funding();
+  hostile.funding.cwa = UINT64_MAX;
+  hostile.commit_fee = UINT64_MAX / 2;
+  hostile.inputs.assign(32, FundingInput{{hostile.temp_id, 0}, {consensus::Amount{INT64_MAX}, consensus::Condition::Key(a->pub())}});
+  b->engine().OnMessage("a", hostile);
+  hostile.funding.cwa = 500'000;
+  b->engine().OnMessage("a", hostile);  // the commit fee is above a quarter of the deposits
+  EXPECT_FALSE(b->engine().Get(hostile.temp_id));
+  Drop();
+  hostile.commit_fee = 2'000;
+  hostile.inputs.resize(1);
+  int accepted = 0;
+  for (std::uint8_t i = 0; i < 8; ++i) {
+    hostile.temp_id.bytes[0] = i;
+    b->engine().OnMessage("a", hostile);
+    accepted += b->engine().Get(hostile.temp_id).has_value();
+  }
+  EXPECT_LE(accepted, 4);  // at most 4 proposals per peer hold B's coins
   Drop();
   EXPECT_EQ(a->engine().Pay(live, 600'000).code, EngineResult::Code::kInvalidArgument);
   EXPECT_EQ(b->engine().Pay(live, 1'000).code, EngineResult::Code::kFailedPrecondition);
