@@ -88,6 +88,8 @@ class SocketHost final : public ChannelHost {
   SocketHost(crypto::SecretKey key, int fd) : m_key(std::move(key)), m_fd(fd) {}
   const consensus::Params& params() const override { return P(); }
   std::uint32_t TipHeight() const override { return 0; }
+  std::uint64_t TipTime() const override { return 0; }
+  std::vector<consensus::Reading> CountedReadings(const consensus::MeterId&, std::uint64_t, std::size_t) const override { return {}; }
   consensus::MarketGlobals Globals() const override { return consensus::InitialGlobals(P()); }
   std::optional<consensus::ChannelState> OnChain(const ChannelId&) const override { return std::nullopt; }
   bool Broadcast(const consensus::MutableTransaction&, std::string& why) override { return why = "no chain", false; }
@@ -287,6 +289,8 @@ class TowerHost final : public ChannelHost {
  public:
   const consensus::Params& params() const override { return P(); }
   std::uint32_t TipHeight() const override { return 100; }
+  std::uint64_t TipTime() const override { return 0; }
+  std::vector<consensus::Reading> CountedReadings(const consensus::MeterId&, std::uint64_t, std::size_t) const override { return {}; }
   consensus::MarketGlobals Globals() const override { return consensus::InitialGlobals(P()); }
   std::optional<consensus::ChannelState> OnChain(const ChannelId& id) const override {
     consensus::ChannelState s;

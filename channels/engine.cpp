@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "channels/arbiter.h"
 #include "channels/builder.h"
 #include "consensus/tx_verify.h"
 #include "crypto/hex.h"
@@ -175,10 +176,130 @@ EngineResult ChannelEngine::ForceClose(const Hash256& id, Hash256& txid) {
   return {};
 }
 
+EngineResult ChannelEngine::RequestArbitration(const Hash256& id, std::uint64_t fee, Hash256& txid) {
+  Outbox out;
+  {
+    std::lock_guard lock(m_mutex);
+    ChannelRecord* r = Find(id);
+    if (!r) return Err(Code::kNotFound, "no channel " + crypto::HexEncode(id.span()));
+    if (r->phase < Phase::kOpen || r->phase >= Phase::kClosed)
+      return Err(Code::kFailedPrecondition, std::string("the channel is ") + std::string(PhaseName(r->phase)));
+    if (m_options.tower.empty())
+      return Err(Code::kFailedPrecondition, "no utility node to co-sign: start the node with --channeltower HOST:PORT");
+    auto onchain = m_host.OnChain(r->channel);
+    if (!onchain) return Err(Code::kFailedPrecondition, "the funding is not on chain");
+    const SettlementPath path = r->role == Role::kConsumer ? SettlementPath::kPenalty : SettlementPath::kDelivered;
+    if (fee == 0) fee = m_options.close_fee;
+    fee = std::max(fee, FeeFloor(m_host.Globals(), m_host.TipHeight() + 1, m_host.params(), onchain->amount));
+    std::string why;
+    auto tx = BuildArbitratedClose(m_host, r->channel, *onchain, path, fee, why);
+    if (!tx) return Err(Code::kFailedPrecondition, why);
+    const Hash256 sighash = CloseSighash(m_host.params(), *tx, r->channel, *onchain);
+    auto sig = m_host.Sign(sighash);
+    if (!sig) return Err(Code::kFailedPrecondition, "cannot sign: the wallet is locked");
+    txid = tx->ComputeTxid();
+    m_arbitrations[r->channel] = PendingArbitration{{Arbitration::Status::kWaiting, txid, {}}, *tx, sighash,
+                                                    Requester(path), *sig, onchain->funding.utility};
+    out.emplace_back(m_options.tower, ArbitrateMsg{r->channel, path, fee, *sig});
+    NotifyArbitration(r->channel, m_arbitrations[r->channel].state);
+  }
+  Flush(out);
+  return {};
+}
+
+std::optional<ChannelEngine::Arbitration> ChannelEngine::ArbitrationOf(const Hash256& id) const {
+  std::lock_guard lock(m_mutex);
+  const ChannelRecord* r = Find(id);
+  const ChannelId channel = r ? r->channel : ChannelId{id, 0};
+  auto it = m_arbitrations.find(channel);
+  if (it == m_arbitrations.end()) return std::nullopt;
+  return it->second.state;
+}
+
+void ChannelEngine::HandleArbitrateAck(const std::string& peer, const ArbitrateAckMsg& m) {
+  auto it = m_arbitrations.find(m.channel);
+  if (peer != m_options.tower || it == m_arbitrations.end()) return;
+  PendingArbitration& p = it->second;
+  if (p.state.status != Arbitration::Status::kWaiting) return;
+  if (!crypto::Verify(p.utility, p.sighash, m.sig_u)) {
+    p.state.status = Arbitration::Status::kRefused;
+    p.state.text = "the utility's signature is not valid for the close";
+    return NotifyArbitration(m.channel, p.state);
+  }
+  AttachSignatures(p.tx, SignerBit(p.requester) | SignerBit(Party::kU), {p.sig, m.sig_u});
+  std::string why;
+  // The utility broadcast it already; this copy only covers a relay that did not reach us.
+  if (m_host.Broadcast(p.tx, why) || m_host.OnChain(m.channel) == std::nullopt) {
+    p.state.status = Arbitration::Status::kBroadcast;
+  } else {
+    p.state.status = Arbitration::Status::kRefused;
+    p.state.text = "the co-signed close was refused: " + why;
+  }
+  NotifyArbitration(m.channel, p.state);
+}
+
+EngineResult ChannelEngine::ExpiryClose(const ChannelId& id, std::uint64_t fee, Hash256& txid) {
+  std::lock_guard lock(m_mutex);
+  auto onchain = m_host.OnChain(id);
+  if (!onchain) return Err(Code::kNotFound, "no channel " + id.txid.ToHex() + ":" + std::to_string(id.index) + " on chain");
+  const ChannelFunding& f = onchain->funding;
+  const XOnlyPubKey me = m_host.Key();
+  std::optional<Party> signer;
+  if (me == f.consumer) signer = Party::kA;
+  else if (me == f.producer) signer = Party::kB;
+  else if (me == f.utility) signer = Party::kU;
+  if (!signer) return Err(Code::kFailedPrecondition, "this node's key is none of the channel's A, B and U");
+  const std::uint32_t next_height = m_host.TipHeight() + 1;
+  if (next_height < f.expiry)
+    return Err(Code::kFailedPrecondition, "the channel expires at height " + std::to_string(f.expiry) +
+                                              "; the next block is " + std::to_string(next_height));
+  if (fee == 0) fee = m_options.close_fee;
+  fee = std::max(fee, FeeFloor(m_host.Globals(), next_height, m_host.params(), onchain->amount));
+  std::string why;
+  auto tx = BuildExpiry(id, *onchain, *signer, fee, static_cast<std::uint64_t>(m_host.params().channel_dust.units), why);
+  if (!tx) return Err(Code::kFailedPrecondition, why);
+  auto sig = m_host.Sign(CloseSighash(m_host.params(), *tx, id, *onchain));
+  if (!sig) return Err(Code::kFailedPrecondition, "cannot sign: the wallet is locked");
+  AttachSignatures(*tx, SignerBit(*signer), {*sig});
+  if (!m_host.Broadcast(*tx, why)) return Err(Code::kFailedPrecondition, "the expiry close was refused: " + why);
+  txid = tx->ComputeTxid();
+  if (ChannelRecord* r = Find(id.txid); r && r->channel == id && r->phase < Phase::kClosing) {
+    r->phase = Phase::kClosing;
+    Persist(*r);
+  }
+  return {};
+}
+
 // --- Messages --------------------------------------------------------------------------------
 
+std::uint64_t ChannelEngine::Subscribe(std::function<void(const Event&)> listener) {
+  std::lock_guard lock(m_listeners_mutex);
+  m_listeners.emplace(m_next_listener, std::move(listener));
+  return m_next_listener++;
+}
+
+void ChannelEngine::Unsubscribe(std::uint64_t id) {
+  std::lock_guard lock(m_listeners_mutex);
+  m_listeners.erase(id);
+}
+
+void ChannelEngine::Notify(const ChannelRecord& r, const std::optional<Arbitration>& arbitration) {
+  std::lock_guard lock(m_listeners_mutex);
+  if (m_listeners.empty()) return;
+  const Event e{r, arbitration};
+  for (auto& [_, fn] : m_listeners) fn(e);
+}
+
+void ChannelEngine::NotifyArbitration(const ChannelId& channel, const Arbitration& a) {
+  for (const auto& [_, r] : m_records)
+    if (r.HasChannelId() && r.channel == channel) return Notify(r, a);
+}
+
 void ChannelEngine::Persist(ChannelRecord& r, bool sync) {
-  if (!m_grouping) return m_store.Put(r, sync);
+  if (!m_grouping) {
+    m_store.Put(r, sync);
+    return Notify(r);
+  }
   m_group.push_back(r.temp_id);
   m_group_sync = m_group_sync || sync;
 }
@@ -189,6 +310,7 @@ void ChannelEngine::CommitGroup() {
   m_group.erase(std::unique(m_group.begin(), m_group.end()), m_group.end());
   for (const Hash256& id : m_group) records.push_back(&m_records.at(id));
   if (!records.empty()) m_store.PutAll(records, m_group_sync);
+  for (const ChannelRecord* r : records) Notify(*r);
   m_group.clear();
   m_grouping = m_group_sync = false;
 }
@@ -206,7 +328,17 @@ void ChannelEngine::Dispatch(Outbox& out, const std::string& peer, const Channel
         else if constexpr (std::is_same_v<T, CloseMsg>) HandleClose(out, peer, m);
         else if constexpr (std::is_same_v<T, CloseAckMsg>) HandleCloseAck(out, peer, m);
         else if constexpr (std::is_same_v<T, ReestablishMsg>) HandleReestablish(out, peer, m);
+        else if constexpr (std::is_same_v<T, ArbitrateAckMsg>) HandleArbitrateAck(peer, m);
         else if constexpr (std::is_same_v<T, ErrorMsg>) {
+          if (peer == m_options.tower) {
+            // The utility refused an arbitration (it names the channel by its txid).
+            for (auto& [channel, p] : m_arbitrations)
+              if (channel.txid == m.id && p.state.status == Arbitration::Status::kWaiting) {
+                p.state.status = Arbitration::Status::kRefused;
+                p.state.text = m.text;
+                NotifyArbitration(channel, p.state);
+              }
+          }
           // A refusal before funding ends the proposal; after it, the chain decides.
           if (ChannelRecord* r = Find(m.id); r && r->peer == peer && r->phase < Phase::kFunding) {
             r->phase = Phase::kFailed;
@@ -214,7 +346,7 @@ void ChannelEngine::Dispatch(Outbox& out, const std::string& peer, const Channel
             m_host.ReleaseFunding(r->role == Role::kConsumer ? r->a_inputs : r->b_inputs);
           }
         }
-        // tower_update is for the utility's watchtower (channels/tower.h), not for a channel side.
+        // tower_update and arbitrate are for the utility's node (channels/tower.h, channels/arbiter.h).
       },
       msg);
 }

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,6 +51,15 @@ class ChannelHost {
   virtual ~ChannelHost() = default;
   virtual const consensus::Params& params() const = 0;
   virtual std::uint32_t TipHeight() const = 0;
+  /** The tip block's timestamp (Unix seconds): a penalty or delivered close waits for delivery_end. */
+  virtual std::uint64_t TipTime() const = 0;
+  /**
+   * The readings of meter the active chain counted with start >= from_start, in interval order
+   * (which is chain order: a meter's intervals only move forward), at most limit: the evidence
+   * of penalty and delivered closes (channels/arbiter.h).
+   */
+  virtual std::vector<consensus::Reading> CountedReadings(const consensus::MeterId& meter, std::uint64_t from_start,
+                                                          std::size_t limit) const = 0;
   virtual consensus::MarketGlobals Globals() const = 0;
   /** The channel as the chain's market state holds it at the tip; nullopt once settled (or never funded). */
   virtual std::optional<consensus::ChannelState> OnChain(const ChannelId& id) const = 0;
@@ -116,6 +126,27 @@ class ChannelEngine {
   /** Either side: posts the newest co-signed state; the engine settles after the window. */
   EngineResult ForceClose(const Hash256& id, Hash256& txid);
 
+  /**
+   * A arbitrated close (channels/arbiter.h): A asks for the penalty close, B for the delivered
+   * close, of the channel's counted meter evidence; the utility's node (EngineOptions::tower)
+   * co-signs and broadcasts it. txid is the close's; ArbitrationOf follows the answer.
+   */
+  EngineResult RequestArbitration(const Hash256& id, std::uint64_t fee, Hash256& txid);
+  struct Arbitration {
+    enum class Status { kWaiting, kBroadcast, kRefused };
+    Status status = Status::kWaiting;
+    Hash256 txid;
+    std::string text;  //!< kRefused: the utility's reason (or why the co-signed close was refused)
+  };
+  /** The last arbitration requested for a channel since start (kept in memory: a lost one is asked again). */
+  std::optional<Arbitration> ArbitrationOf(const Hash256& id) const;
+  /**
+   * The expiry close (state 0) of an open channel once the next block reaches T, signed by this
+   * node's key alone as A, B or U: built from the chain's state, so it needs no record (the
+   * utility's node can close a channel it only co-holds).
+   */
+  EngineResult ExpiryClose(const ChannelId& id, std::uint64_t fee, Hash256& txid);
+
   /** A message from peer (already decoded). Bad input is answered with an error message. */
   void OnMessage(const std::string& peer, const ChannelMessage& msg);
   /**
@@ -130,6 +161,18 @@ class ChannelEngine {
   void OnPeerConnected(const std::string& peer);
   /** A block connected (or the tip changed): phases follow the chain; posts, supersedes, settles; A pays as metered. */
   void OnBlock();
+
+  /** A change: a channel's record once it is durable, with the arbitration's answer when that changed. */
+  struct Event {
+    ChannelRecord record;
+    std::optional<Arbitration> arbitration;
+  };
+  /**
+   * Listeners run on the thread that made the change, under the engine's lock: they must only
+   * hand the event on (a bounded queue), never call back into the engine.
+   */
+  std::uint64_t Subscribe(std::function<void(const Event&)> listener);
+  void Unsubscribe(std::uint64_t id);
 
   /** A channel by temporary id or by channel txid. */
   std::optional<ChannelRecord> Get(const Hash256& id) const;
@@ -159,6 +202,9 @@ class ChannelEngine {
   void HandleClose(Outbox& out, const std::string& peer, const CloseMsg& m);
   void HandleCloseAck(Outbox& out, const std::string& peer, const CloseAckMsg& m);
   void HandleReestablish(Outbox& out, const std::string& peer, const ReestablishMsg& m);
+  void HandleArbitrateAck(const std::string& peer, const ArbitrateAckMsg& m);
+  void Notify(const ChannelRecord& r, const std::optional<Arbitration>& arbitration = std::nullopt);
+  void NotifyArbitration(const ChannelId& channel, const Arbitration& a);
 
   bool VerifyCommitment(const ChannelRecord& r, const consensus::Commitment& c, const Signature& sig,
                         bool of_a) const;
@@ -173,6 +219,18 @@ class ChannelEngine {
   EngineOptions m_options;
   mutable std::mutex m_mutex;
   std::map<Hash256, ChannelRecord> m_records;  //!< by temp id; a copy of the store's
+  struct PendingArbitration {
+    Arbitration state;
+    consensus::MutableTransaction tx;
+    Hash256 sighash;
+    consensus::Party requester = consensus::Party::kA;
+    Signature sig;
+    crypto::XOnlyPubKey utility;
+  };
+  std::map<ChannelId, PendingArbitration> m_arbitrations;
+  std::mutex m_listeners_mutex;
+  std::map<std::uint64_t, std::function<void(const Event&)>> m_listeners;
+  std::uint64_t m_next_listener = 1;
   bool m_grouping = false;
   bool m_group_sync = false;
   std::vector<Hash256> m_group;

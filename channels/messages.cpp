@@ -79,6 +79,16 @@ struct EncodeVisitor {
     w.U8(static_cast<std::uint8_t>(m.code));
     w.VarBytes({reinterpret_cast<const std::uint8_t*>(m.text.data()), m.text.size()});
   }
+  void operator()(const ArbitrateMsg& m) {
+    PutOutPoint(w, m.channel);
+    w.U8(static_cast<std::uint8_t>(m.path));
+    w.U64(m.fee);
+    PutSig(w, m.sig);
+  }
+  void operator()(const ArbitrateAckMsg& m) {
+    PutOutPoint(w, m.channel);
+    PutSig(w, m.sig_u);
+  }
 };
 
 bool DecodeBody(Reader& r, std::uint8_t type, ChannelMessage& out) {
@@ -162,6 +172,22 @@ bool DecodeBody(Reader& r, std::uint8_t type, ChannelMessage& out) {
       out = std::move(m);
       return true;
     }
+    case 12: {
+      ArbitrateMsg m;
+      std::uint8_t path = 0;
+      if (!GetOutPoint(r, m.channel) || !r.U8(path) || !r.U64(m.fee) || !GetSig(r, m.sig)) return false;
+      m.path = static_cast<SettlementPath>(path);
+      if (m.path != SettlementPath::kPenalty && m.path != SettlementPath::kDelivered)
+        return r.Fail(DecodeError::kBadFieldValue);
+      out = m;
+      return true;
+    }
+    case 13: {
+      ArbitrateAckMsg m;
+      if (!GetOutPoint(r, m.channel) || !GetSig(r, m.sig_u)) return false;
+      out = m;
+      return true;
+    }
     default:
       return r.Fail(DecodeError::kBadFieldValue);
   }
@@ -172,7 +198,8 @@ bool DecodeBody(Reader& r, std::uint8_t type, ChannelMessage& out) {
 std::string_view MessageName(const ChannelMessage& m) {
   static constexpr std::string_view kNames[] = {"open",       "accept",    "funding_created", "funding_signed",
                                                 "update",     "update_ack", "close",          "close_ack",
-                                                "reestablish", "tower_update", "error"};
+                                                "reestablish", "tower_update", "error",    "arbitrate",
+                                                "arbitrate_ack"};
   return kNames[m.index()];
 }
 

@@ -19,6 +19,9 @@
 //      9  reestablish      A ↔ B      channel, the newest state the sender holds co-signed
 //     10  tower_update     A/B → U    channel, n, Cc, fee, A's and B's signatures of commitment n
 //     11  error            any        id, code, printable ASCII text (at most 200 bytes)
+//     12  arbitrate        A/B → U    channel, path (5 penalty, 6 delivered), fee, the sender's
+//                                     signature of the evidence close
+//     13  arbitrate_ack    U → A/B    channel, U's signature of that close (U broadcasts it too)
 //
 // DecodeChannelMessage accepts exactly the canonical encoding (EncodeChannelMessage of the
 // result gives the same bytes) and checks only the form; whether a message fits the channel's
@@ -121,6 +124,24 @@ struct TowerUpdateMsg {
   friend bool operator==(const TowerUpdateMsg&, const TowerUpdateMsg&) = default;
 };
 
+/**
+ * A channel side asks the utility to co-sign a penalty (A) or delivered (B) close. The message
+ * carries no transaction: U builds the close itself from its own chain (the counted readings
+ * of both meters, BuildArbitratedClose) and co-signs only if the sender's signature is valid
+ * for exactly that transaction.
+ */
+struct ArbitrateMsg {
+  ChannelId channel;
+  consensus::SettlementPath path = consensus::SettlementPath::kPenalty;  //!< kPenalty or kDelivered
+  std::uint64_t fee = 0;
+  Signature sig;  //!< the sender's (A for a penalty, B for delivered)
+  friend bool operator==(const ArbitrateMsg&, const ArbitrateMsg&) = default;
+};
+struct ArbitrateAckMsg {
+  ChannelId channel;
+  Signature sig_u;
+  friend bool operator==(const ArbitrateAckMsg&, const ArbitrateAckMsg&) = default;
+};
 /** Values are stable (sent on the wire); append only. */
 enum class ErrorCode : std::uint8_t {
   kRefused = 1,       //!< the proposal is refused (keys, meters, amounts, policy)
@@ -138,7 +159,8 @@ struct ErrorMsg {
 
 /** One alternative per type, in type order (index() + 1 == the type byte). */
 using ChannelMessage = std::variant<OpenMsg, AcceptMsg, FundingCreatedMsg, FundingSignedMsg, UpdateMsg, UpdateAckMsg,
-                                    CloseMsg, CloseAckMsg, ReestablishMsg, TowerUpdateMsg, ErrorMsg>;
+                                    CloseMsg, CloseAckMsg, ReestablishMsg, TowerUpdateMsg, ErrorMsg, ArbitrateMsg,
+                                    ArbitrateAckMsg>;
 
 std::string_view MessageName(const ChannelMessage& m);
 
@@ -147,7 +169,7 @@ Bytes EncodeChannelMessage(const ChannelMessage& m);
 /**
  * Decodes exactly one message filling all of bytes. Errors: consensus' DecodeError
  * (kTruncated, kTrailingBytes, kCountTooLarge, ...) and kBadFieldValue for an unknown type,
- * an unknown error code, a change output of 0, a funding payload that is not a funding record,
+ * an unknown error code, an arbitration path other than penalty or delivered, a change output of 0, a funding payload that is not a funding record,
  * or error text that is not printable ASCII.
  */
 consensus::DecodeError DecodeChannelMessage(ByteSpan bytes, ChannelMessage& out);

@@ -1008,6 +1008,37 @@ int main(int argc, char** argv) {
     };
   });
 
+  auto* evidencech = sub("evidenceclose",
+                         "Ask the utility to co-sign the close of the channel's meter evidence: a penalty if this node "
+                         "is the consumer (the producer delivered less), delivered if it is the producer");
+  evidencech->add_option("id", ch_id, "The channel's id")->required();
+  evidencech->add_option("--fee", ch_fee, "Fee in units (default: the node's, at least the fee floor)");
+  evidencech->add_option("--wait-ms", ch_wait, "Wait this long for the utility's answer (default 10000)");
+  evidencech->callback([&] {
+    action = [&](const Client& c) {
+      v1::EvidenceCloseRequest req;
+      req.set_id(ch_id);
+      req.set_fee(ch_fee);
+      req.set_wait_ms(ch_wait);
+      const auto r = Call<v1::ChannelService, v1::EvidenceCloseRequest, v1::EvidenceCloseResponse>(
+          c, &v1::ChannelService::Stub::EvidenceClose, req);
+      Print(c, r, r.path() + " close " + r.txid() + " co-signed by the utility and broadcast");
+    };
+  });
+  auto* expirych = sub("expiryclose", "After the channel's expiry, close it at state 0 with this node's key alone (A, B or U)");
+  expirych->add_option("id", ch_id, "The channel's id, or any channel's funding outpoint as txid:index")->required();
+  expirych->add_option("--fee", ch_fee, "Fee in units, paid from this party's deposit (default: the node's, at least the fee floor)");
+  expirych->callback([&] {
+    action = [&](const Client& c) {
+      v1::ExpiryCloseRequest req;
+      req.set_id(ch_id);
+      req.set_fee(ch_fee);
+      const auto r = Call<v1::ChannelService, v1::ExpiryCloseRequest, v1::ExpiryCloseResponse>(
+          c, &v1::ChannelService::Stub::ExpiryClose, req);
+      Print(c, r, r.txid());
+    };
+  });
+
   // --- Meter keys (local: no node is contacted)
   std::function<int()> local_action;
   std::string key_out;
@@ -1073,6 +1104,31 @@ int main(int argc, char** argv) {
       v1::TransactionEvent e;
       while (reader->Read(&e)) {
         Print(c, e, e.txid() + " " + std::to_string(e.size()) + " bytes " + FormatCoins(e.output_total()));
+        std::cout.flush();
+      }
+      c.Check(reader->Finish(), *ctx);
+    };
+  });
+
+  std::string watch_channel;
+  auto* watchchannels = sub("watchchannels", "Print this node's channel changes as they happen (count 0: until interrupted)");
+  watchchannels->add_option("id", watch_channel, "Only this channel (default: all)");
+  watchchannels->add_option("--count", watch_count, "Stop after this many events");
+  watchchannels->callback([&] {
+    action = [&](const Client& c) {
+      auto stub = v1::ChannelService::NewStub(c.channel());
+      auto ctx = c.Context(true);
+      v1::WatchChannelsRequest req;
+      req.set_id(watch_channel);
+      req.set_max_events(watch_count);
+      auto reader = stub->WatchChannels(ctx.get(), req);
+      v1::ChannelEvent e;
+      while (reader->Read(&e)) {
+        const auto& ch = e.channel();
+        std::string line = ch.id() + " " + ch.phase() + " state " + std::to_string(ch.state()) + " cc " +
+                           std::to_string(ch.cc()) + (ch.pending() ? " (pending)" : "");
+        if (e.arbitration_changed()) line += " arbitration " + ch.arbitration() + " " + ch.arbitration_text();
+        Print(c, e, line);
         std::cout.flush();
       }
       c.Check(reader->Finish(), *ctx);

@@ -1,4 +1,5 @@
 #include "node/channels.h"
+#include "node/market.h"
 
 #include "consensus/market_state.h"
 #include "ledger/chainstate.h"
@@ -24,7 +25,10 @@ std::unique_ptr<NodeChannels> NodeChannels::Start(Node& node, ChannelOptions opt
   std::unique_ptr<NodeChannels> c(new NodeChannels(node, std::move(options)));
   if (!channels::ChannelStore::Open(node.datadir() / "channels", c->m_store, error)) return nullptr;
   c->m_engine = std::make_unique<channels::ChannelEngine>(*c, *c->m_store, c->m_options.engine);
-  if (node.UtilityKey() && !channels::Watchtower::Open(node.datadir() / "tower", *c, c->m_tower, error)) return nullptr;
+  if (node.UtilityKey()) {
+    if (!channels::Watchtower::Open(node.datadir() / "tower", *c, c->m_tower, error)) return nullptr;
+    c->m_arbiter = std::make_unique<channels::Arbiter>(*c);
+  }
   c->m_worker = std::thread([p = c.get()] { p->Run(); });
   NodeChannels* self = c.get();
   c->m_subscription = node.SubscribeBlocks([self](const BlockEvent& ev) {
@@ -45,7 +49,7 @@ std::unique_ptr<NodeChannels> NodeChannels::Start(Node& node, ChannelOptions opt
     }
   }
   Log(Category::kNode)->info("channels: {} known, {} live{}", c->m_store->All().size(), live,
-                             c->m_tower ? ", watchtower on" : "");
+                             c->m_tower ? ", watchtower and arbiter on" : "");
   return c;
 }
 
@@ -111,6 +115,16 @@ void NodeChannels::OnMessage(const std::string& peer, channels::ChannelMessage m
                                    channels::Watchtower::VerdictName(verdict));
       return;
     }
+    if (auto* a = std::get_if<channels::ArbitrateMsg>(&msg)) {
+      if (!m_arbiter) return;
+      channels::ChannelMessage reply = m_arbiter->Handle(*a);
+      if (auto* e = std::get_if<channels::ErrorMsg>(&reply))
+        Log(Category::kNode)->info("arbiter: refused the close of {} asked by {}: {}", e->id.ToHex().substr(0, 16), peer, e->text);
+      else
+        Log(Category::kNode)->info("arbiter: co-signed the close of {} asked by {}", a->channel.txid.ToHex().substr(0, 16), peer);
+      Send(peer, reply);
+      return;
+    }
     if (auto* e = std::get_if<channels::ErrorMsg>(&msg))
       Log(Category::kNode)->warn("channel {}: {} says: {}", e->id.ToHex().substr(0, 16), peer, e->text);
     m_engine->OnMessage(peer, msg);
@@ -123,6 +137,17 @@ void NodeChannels::OnPeerConnected(const std::string& peer) {
 
 const Params& NodeChannels::params() const { return m_node.params(); }
 std::uint32_t NodeChannels::TipHeight() const { return m_node.chainstate().Height(); }
+
+std::uint64_t NodeChannels::TipTime() const {
+  const ledger::BlockIndex* tip = m_node.chainstate().Tip();
+  return tip ? tip->header.time : 0;
+}
+
+std::vector<Reading> NodeChannels::CountedReadings(const MeterId& meter, std::uint64_t from_start, std::size_t limit) const {
+  std::vector<Reading> out;
+  for (auto& item : m_node.readingindex().List(meter, from_start, limit)) out.push_back(std::move(item.reading));
+  return out;
+}
 
 MarketGlobals NodeChannels::Globals() const {
   ledger::ChainMarketStore store(m_node.chainstate());

@@ -1,5 +1,5 @@
 // The node's channels (docs/channels.md, "The engine in the node"): the channel engine and,
-// on the utility's node, the watchtower, wired to this node's chain, mempool, wallet and P2P
+// on the utility's node, the watchtower and the arbiter of penalty and delivered closes, wired to this node's chain, mempool, wallet and P2P
 // network. It is the ChannelHost of channels/engine.h:
 //   - the channel key is the wallet's default key (the key that owns the node's meter);
 //   - funding coins are reserved in the wallet; signatures come from the wallet (unlocked);
@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "channels/arbiter.h"
 #include "channels/engine.h"
 #include "channels/store.h"
 #include "channels/tower.h"
@@ -53,6 +54,9 @@ class NodeChannels final : public channels::ChannelHost {
   // ChannelHost
   const consensus::Params& params() const override;
   std::uint32_t TipHeight() const override;
+  std::uint64_t TipTime() const override;
+  std::vector<consensus::Reading> CountedReadings(const consensus::MeterId& meter, std::uint64_t from_start,
+                                                  std::size_t limit) const override;
   consensus::MarketGlobals Globals() const override;
   std::optional<consensus::ChannelState> OnChain(const consensus::ChannelId& id) const override;
   bool Broadcast(const consensus::MutableTransaction& tx, std::string& why) override;
@@ -76,6 +80,7 @@ class NodeChannels final : public channels::ChannelHost {
   std::unique_ptr<channels::ChannelStore> m_store;
   std::unique_ptr<channels::ChannelEngine> m_engine;
   std::unique_ptr<channels::Watchtower> m_tower;
+  std::unique_ptr<channels::Arbiter> m_arbiter;  //!< with the tower: co-signs penalty and delivered closes
   std::uint64_t m_subscription = 0;
 
   std::mutex m_mutex;

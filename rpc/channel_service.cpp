@@ -10,6 +10,7 @@
 #include "crypto/hex.h"
 #include "net/netaddr.h"
 #include "rpc/services.h"
+#include "rpc/stream.h"
 
 namespace wattline::rpc {
 namespace {
@@ -37,6 +38,16 @@ RpcError FromEngine(const EngineResult& r) {
 RpcError ParseId(const std::string& text, crypto::Hash256& id) {
   if (text.empty()) return Invalid("id: the channel's id (64 hex digits) is required");
   return ParseHash(text, "id", id);
+}
+
+std::string_view StatusName(channels::ChannelEngine::Arbitration::Status s) {
+  using S = channels::ChannelEngine::Arbitration::Status;
+  switch (s) {
+    case S::kWaiting: return "waiting";
+    case S::kBroadcast: return "broadcast";
+    case S::kRefused: return "refused";
+  }
+  return "";
 }
 
 void Fill(const ChannelRecord& r, Backend& backend, v1::ChannelInfo* out) {
@@ -77,7 +88,33 @@ void Fill(const ChannelRecord& r, Backend& backend, v1::ChannelInfo* out) {
                             r.phase == channels::Phase::kClosed;
     out->set_onchain(was_funded ? "settled" : "unfunded");
   }
+  if (auto* e = backend.Channels())
+    if (auto a = e->ArbitrationOf(r.temp_id)) {
+      out->set_arbitration(std::string(StatusName(a->status)));
+      out->set_arbitration_text(a->text);
+      out->set_arbitration_txid(a->txid.ToHex());
+    }
 }
+
+RpcError ParseWait(std::uint32_t wait_ms, std::chrono::milliseconds& out) {
+  if (wait_ms > 60'000) return Invalid("wait_ms: at most 60000");
+  out = std::chrono::milliseconds(wait_ms == 0 ? 10'000 : wait_ms);
+  return {};
+}
+
+/** Unsubscribes from the engine on every way out of the stream. */
+class EngineSubscription {
+ public:
+  EngineSubscription(channels::ChannelEngine& engine, std::function<void(const channels::ChannelEngine::Event&)> fn)
+      : m_engine(engine), m_id(engine.Subscribe(std::move(fn))) {}
+  ~EngineSubscription() { m_engine.Unsubscribe(m_id); }
+  EngineSubscription(const EngineSubscription&) = delete;
+  EngineSubscription& operator=(const EngineSubscription&) = delete;
+
+ private:
+  channels::ChannelEngine& m_engine;
+  std::uint64_t m_id;
+};
 
 }  // namespace
 
@@ -213,6 +250,93 @@ grpc::Status ChannelServiceImpl::GetChannelKey(grpc::ServerContext* ctx, const v
   if (!engine) return Finish(ctx, NoChannels());
   out->set_key(crypto::HexEncode(engine->Host().Key().span()));
   return grpc::Status::OK;
+}
+
+grpc::Status ChannelServiceImpl::EvidenceClose(grpc::ServerContext* ctx, const v1::EvidenceCloseRequest* req,
+                                               v1::EvidenceCloseResponse* out) {
+  RPC_AUTHORIZE(ctx, "ChannelService", "EvidenceClose");
+  channels::ChannelEngine* engine = m_env.backend.Channels();
+  if (!engine) return Finish(ctx, NoChannels());
+  crypto::Hash256 id;
+  if (RpcError e = ParseId(req->id(), id); !e.ok()) return Finish(ctx, e);
+  std::chrono::milliseconds wait{};
+  if (RpcError e = ParseWait(req->wait_ms(), wait); !e.ok()) return Finish(ctx, e);
+  auto r = engine->Get(id);
+  if (!r) return Finish(ctx, NotFound("no channel " + req->id()));
+  crypto::Hash256 txid;
+  if (RpcError e = FromEngine(engine->RequestArbitration(id, req->fee(), txid)); !e.ok()) return Finish(ctx, e);
+  out->set_txid(txid.ToHex());
+  out->set_path(r->role == channels::Role::kConsumer ? "penalty" : "delivered");
+  using S = channels::ChannelEngine::Arbitration::Status;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    auto a = engine->ArbitrationOf(id);
+    if (a && a->txid == txid && a->status == S::kBroadcast) return grpc::Status::OK;
+    if (a && a->txid == txid && a->status == S::kRefused)
+      return Finish(ctx, {grpc::StatusCode::FAILED_PRECONDITION, "the utility refused: " + a->text, ""});
+    if (ctx->IsCancelled()) return Finish(ctx, {grpc::StatusCode::CANCELLED, "cancelled by the client", ""});
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Finish(ctx, {grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "no answer from the utility's node in " +
+                              std::to_string(wait.count()) + " ms; the request stands (see GetChannel or WatchChannels)",
+                          ""});
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+grpc::Status ChannelServiceImpl::ExpiryClose(grpc::ServerContext* ctx, const v1::ExpiryCloseRequest* req,
+                                             v1::ExpiryCloseResponse* out) {
+  RPC_AUTHORIZE(ctx, "ChannelService", "ExpiryClose");
+  channels::ChannelEngine* engine = m_env.backend.Channels();
+  if (!engine) return Finish(ctx, NoChannels());
+  consensus::ChannelId channel;
+  const std::string& text = req->id();
+  const auto colon = text.find(':');
+  crypto::Hash256 id;
+  if (RpcError e = ParseId(text.substr(0, colon), id); !e.ok()) return Finish(ctx, e);
+  if (colon != std::string::npos) {
+    const std::string index = text.substr(colon + 1);
+    if (index.empty() || index.size() > 5 || index.find_first_not_of("0123456789") != std::string::npos)
+      return Finish(ctx, Invalid("id: a channel outpoint is txid:index, got '" + text + "'"));
+    channel = {id, static_cast<std::uint32_t>(std::stoul(index))};
+  } else if (auto r = engine->Get(id); r && r->HasChannelId()) {
+    channel = r->channel;
+  } else {
+    channel = {id, 0};  // the funding output is output 0 of its transaction
+  }
+  crypto::Hash256 txid;
+  if (RpcError e = FromEngine(engine->ExpiryClose(channel, req->fee(), txid)); !e.ok()) return Finish(ctx, e);
+  out->set_txid(txid.ToHex());
+  return grpc::Status::OK;
+}
+
+grpc::Status ChannelServiceImpl::WatchChannels(grpc::ServerContext* ctx, const v1::WatchChannelsRequest* req,
+                                               grpc::ServerWriter<v1::ChannelEvent>* writer) {
+  RPC_AUTHORIZE(ctx, "ChannelService", "WatchChannels");
+  channels::ChannelEngine* engine = m_env.backend.Channels();
+  if (!engine) return Finish(ctx, NoChannels());
+  std::optional<crypto::Hash256> only;
+  if (!req->id().empty()) {
+    crypto::Hash256 id;
+    if (RpcError e = ParseId(req->id(), id); !e.ok()) return Finish(ctx, e);
+    auto r = engine->Get(id);
+    if (!r) return Finish(ctx, NotFound("no channel " + req->id()));
+    only = r->temp_id;
+  }
+  StreamSlot slot(m_env);
+  if (!slot.ok()) return {grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open event streams"};
+  using Event = channels::ChannelEngine::Event;
+  auto queue = std::make_shared<EventQueue<Event>>(m_env.stream_queue);
+  EngineSubscription sub(*engine, [queue, only](const Event& e) {
+    if (!only || e.record.temp_id == *only) queue->Push(e);
+  });
+  writer->SendInitialMetadata();  // subscribed before the first event
+  return Pump(m_env, ctx, *queue, req->max_events(), writer, [this](const Event& e) {
+    v1::ChannelEvent out;
+    Fill(e.record, m_env.backend, out.mutable_channel());
+    out.set_arbitration_changed(e.arbitration.has_value());
+    return out;
+  });
 }
 
 }  // namespace wattline::rpc

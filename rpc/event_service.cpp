@@ -1,28 +1,9 @@
 #include <memory>
 
-#include "rpc/event_queue.h"
-#include "rpc/services.h"
+#include "rpc/stream.h"
 
 namespace wattline::rpc {
 namespace {
-
-constexpr std::chrono::milliseconds kPoll{200};
-
-/** Counts the stream in env.active_streams for its lifetime; refuses past max_streams. */
-class StreamSlot {
- public:
-  explicit StreamSlot(ServiceEnv& env) : m_env(env) {
-    m_ok = m_env.active_streams.fetch_add(1) < m_env.max_streams;
-  }
-  ~StreamSlot() { m_env.active_streams.fetch_sub(1); }
-  StreamSlot(const StreamSlot&) = delete;
-  StreamSlot& operator=(const StreamSlot&) = delete;
-  bool ok() const { return m_ok; }
-
- private:
-  ServiceEnv& m_env;
-  bool m_ok;
-};
 
 /** Unsubscribes on every way out of the handler. */
 class Subscription {
@@ -36,29 +17,6 @@ class Subscription {
   Backend& m_backend;
   std::uint64_t m_id;
 };
-
-/** Pumps queue -> writer until max events, cancel, shutdown or overflow. */
-template <class Event, class Msg, class ToMsg>
-grpc::Status Pump(ServiceEnv& env, grpc::ServerContext* ctx, EventQueue<Event>& queue, std::uint32_t max_events,
-                  grpc::ServerWriter<Msg>* writer, ToMsg to_msg) {
-  std::uint64_t sent = 0;
-  // Ends when the client cancels, the server shuts down, the queue overflows, a write fails
-  // (client gone) or max_events are sent: each wait is bounded by kPoll.
-  for (;;) {
-    if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "cancelled by the client"};
-    if (env.shutting_down.load()) return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
-    auto item = queue.Pop(kPoll);
-    if (!item) {
-      if (queue.overflowed()) {
-        return {grpc::StatusCode::RESOURCE_EXHAUSTED, "events arrived faster than the client read them"};
-      }
-      continue;
-    }
-    if (!writer->Write(to_msg(*item))) return {grpc::StatusCode::CANCELLED, "client went away"};
-    ++sent;
-    if (max_events != 0 && sent >= max_events) return grpc::Status::OK;
-  }
-}
 
 }  // namespace
 
@@ -126,7 +84,7 @@ grpc::Status MeterServiceImpl::StreamReadings(grpc::ServerContext* ctx, const v1
   for (;;) {
     if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "cancelled by the client"};
     if (m_env.shutting_down.load()) return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
-    auto notice = queue->Pop(kPoll);
+    auto notice = queue->Pop(kStreamPoll);
     if (!notice) {
       if (queue->overflowed())
         return {grpc::StatusCode::RESOURCE_EXHAUSTED, "blocks arrived faster than the client read their readings"};

@@ -358,9 +358,11 @@ int main(int argc, char** argv) {
         {"reestablish", channels::ReestablishMsg{ch, 7}},
         {"tower-update", channels::TowerUpdateMsg{{ch, 7, 12'345, 2'000}, csig, csig}},
         {"error", channels::ErrorMsg{crypto::Hash256{}, channels::ErrorCode::kBadState, "state 9 does not follow 7"}},
+        {"arbitrate", channels::ArbitrateMsg{ch, consensus::SettlementPath::kDelivered, 3'000, csig}},
+        {"arbitrate-ack", channels::ArbitrateAckMsg{ch, csig}},
     };
     for (const auto& [name, m] : msgs) Put("channel_messages", name, channels::EncodeChannelMessage(m));
-    Put("channel_messages", "bad-type", Bytes{12});
+    Put("channel_messages", "bad-type", Bytes{14});
     channels::ChannelRecord r;
     r.funding = f;
     r.a_inputs = inputs;

@@ -59,10 +59,10 @@ class ChannelTest(NodeTestCase):
     def channel(self, node, cid):
         return node.cli("getchannel", cid)
 
-    def open_channel(self, cwa=500_000, cwb=300_000, window=3):
+    def open_channel(self, cwa=500_000, cwb=300_000, window=3, lifetime=1000):
         cid = self.a.cli("openchannel", f"127.0.0.1:{self.b.p2p_port}", self.b.cli("getchannelkey")["key"],
                          self.meter["producer"], self.meter["consumer"], 1000, cwb, "--cwa", cwa,
-                         "--window", window)["id"]
+                         "--window", window, "--lifetime", lifetime)["id"]
         wait_until(lambda: self.channel(self.a, cid)["phase"] == "funding", timeout=60,
                    what="state 0 signed by both and the funding broadcast")
         time.sleep(0.5)  # the funding relays to the utility's mempool
@@ -114,6 +114,48 @@ class ChannelTest(NodeTestCase):
         info = self.u.cli("getmarketinfo", role="wallet")
         self.assertEqual(field(info, "channels_funded"), 1)
         self.assertEqual(field(info, "channels_settled"), 1)
+
+    def test_evidence_and_expiry_closes_and_the_event_stream(self):
+        """EvidenceClose names why it cannot close (the delivery interval runs), ExpiryClose waits for T
+        and then closes at state 0 with one signature, and WatchChannels streams every change."""
+        self.start_nodes()
+        events = []
+        watcher = threading.Thread(target=lambda: events.extend(
+            self.a.cli("watchchannels", "--count", 4, timeout=180)))
+        watcher.start()
+        time.sleep(1.0)  # subscribed before the open
+        lifetime = 12
+        cid = self.open_channel(lifetime=lifetime)
+        funded = self.balances()
+        for n in (self.a, self.b):
+            r = n.cli("evidenceclose", cid, check=False)
+            self.assertNotEqual(r.returncode, 0, n.name)
+            self.assertIn("FAILED_PRECONDITION", r.stderr)
+            self.assertIn("the delivery interval ends at", r.stderr)  # a day from now by default
+        r = self.a.cli("evidenceclose", "zz", check=False)
+        self.assertIn("INVALID_ARGUMENT", r.stderr)
+        self.a.cli("pay", cid, 5_000)
+        r = self.b.cli("expiryclose", cid, check=False)
+        self.assertIn("expires at height", r.stderr)
+        r = self.b.cli("expiryclose", "ab" * 32 + ":x", check=False)
+        self.assertIn("INVALID_ARGUMENT", r.stderr)
+        self.mine(lifetime)
+        txid = self.b.cli("expiryclose", cid)["txid"]
+        self.assertEqual(len(txid), 64)
+        time.sleep(0.5)  # relays to the utility, which mines
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "closed", timeout=60, what=f"{n.name}: closed")
+        after = self.balances()
+        # State 0 whatever was paid off chain; B alone signed, so B alone pays the fee floor (1% of 800,000).
+        self.assertEqual(after["consumer"], funded["consumer"] + 500_000)
+        self.assertEqual(after["producer"], funded["producer"] + 300_000 - 8_000)
+        watcher.join(timeout=120)
+        self.assertFalse(watcher.is_alive(), "the stream ended after its 4 events")
+        phases = [e["channel"]["phase"] for e in events]
+        self.assertEqual(phases[0], "proposed", phases)
+        self.assertIn("funding", phases)
+        self.assertTrue(all(e["channel"]["id"] == cid for e in events), events)
 
     def test_a_killed_consumer_resumes_and_a_force_close_settles_the_newest_state(self):
         self.start_nodes()

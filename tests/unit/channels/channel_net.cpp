@@ -8,6 +8,22 @@ using namespace consensus;
 
 const Params& Party::params() const { return m_net.params; }
 std::uint32_t Party::TipHeight() const { return m_net.cs->Height(); }
+std::uint64_t Party::TipTime() const { return m_net.cs->Tip()->header.time; }
+
+std::vector<Reading> Party::CountedReadings(const MeterId& meter, std::uint64_t from_start, std::size_t limit) const {
+  std::vector<Reading> out;
+  for (std::uint32_t h = 0; h <= m_net.cs->Height() && out.size() < limit; ++h) {
+    Block block;
+    EXPECT_TRUE(m_net.cs->ReadBlock(*m_net.cs->ActiveAt(h), block));
+    for (const auto& tx : block.txs) {
+      MarketRecord rec;
+      if (tx->record().kind != RecordKind::kReadings || DecodeMarketRecord(tx->record(), rec) != DecodeError::kOk) continue;
+      for (const Reading& r : std::get<ReadingBatch>(rec).readings)
+        if (r.meter == meter && r.start >= from_start && out.size() < limit) out.push_back(r);
+    }
+  }
+  return out;
+}
 MarketGlobals Party::Globals() const { return m_net.Reader().Globals(); }
 std::optional<ChannelState> Party::OnChain(const ChannelId& id) const { return m_net.Reader().Channel(id); }
 
@@ -130,7 +146,27 @@ ChannelFunding ChannelNet::Funding() const {
   return f;
 }
 
-bool ChannelNet::CheckLikeMempool(const TransactionRef& tx, std::string& why) const {
+Hash256 ChannelNet::OpenFunded() {
+  channels::OpenRequest req;
+  req.peer = "b";
+  req.funding = Funding();
+  Hash256 id;
+  EXPECT_TRUE(a->engine().Open(req, id).ok());
+  Deliver();
+  auto ra = a->engine().Get(id);
+  auto rb = b->engine().Get(id);
+  EXPECT_TRUE(ra && rb);
+  if (!ra || !rb) return id;
+  EXPECT_EQ(ra->phase, channels::Phase::kFunding);
+  EXPECT_EQ(rb->phase, channels::Phase::kFunding);
+  EXPECT_EQ(pending.size(), 1u);  // the funding, broadcast by A
+  MineBlock();
+  EXPECT_EQ(a->engine().Get(id)->phase, channels::Phase::kOpen);
+  EXPECT_EQ(b->engine().Get(id)->phase, channels::Phase::kOpen);
+  return id;
+}
+
+bool ChannelNet::CheckLikeMempool(const TransactionRef& tx, std::string& why, Amount* fee_out) const {
   ValidationState s;
   const std::uint32_t height = cs->Height() + 1;
   std::vector<Coin> coins;
@@ -147,17 +183,30 @@ bool ChannelNet::CheckLikeMempool(const TransactionRef& tx, std::string& why) co
       !ApplyMarketRecord(*tx, {height, static_cast<std::uint64_t>(kNow)}, params, ov, minted, s, nullptr, &pooled) ||
       !CheckTxInputs(*tx, ptrs, height, params, fee, s, nullptr, minted, pooled))
     return why = s.ToString(), false;
+  if (fee_out) *fee_out = fee;
   return true;
 }
 
 void ChannelNet::CountImport(std::uint64_t start, std::uint32_t length, std::uint64_t import_wh) {
+  Count(meter_a, start, length, import_wh, 0);
+}
+void ChannelNet::CountExport(std::uint64_t start, std::uint32_t length, std::uint64_t export_wh) {
+  Count(meter_b, start, length, 0, export_wh);
+}
+
+void ChannelNet::Count(const crypto::SecretKey& meter, std::uint64_t start, std::uint32_t length, std::uint64_t import_wh,
+                       std::uint64_t export_wh) {
+  const bool a_meter = meter.PubKey() == meter_a.PubKey();
   Reading r;
-  r.meter = meter_a.PubKey();
+  r.meter = meter.PubKey();
   r.start = start;
   r.length = length;
   r.import_wh = import_wh;
-  r.import_register = m_import_register += import_wh;
-  r.sig = meter_a.Sign(ReadingSigHash(params, r));
+  r.export_wh = export_wh;
+  // One meter imports only, the other exports only: one register each moves.
+  r.import_register = a_meter ? (m_import_register += import_wh) : 0;
+  r.export_register = a_meter ? 0 : (m_export_register += export_wh);
+  r.sig = meter.Sign(ReadingSigHash(params, r));
   const ReadingBatch batch{{r}, {}};
   MutableTransaction tx;
   ValidationState s;
@@ -177,6 +226,7 @@ void ChannelNet::Deliver(std::size_t limit) {
     ASSERT_EQ(channels::DecodeChannelMessage(m.bytes, msg), DecodeError::kOk);
     ++delivered;
     if (auto* t = std::get_if<channels::TowerUpdateMsg>(&msg)) verdicts.push_back(to->tower().Accept(*t));
+    else if (auto* x = std::get_if<channels::ArbitrateMsg>(&msg)) to->Send(m.from, to->arbiter().Handle(*x));
     else to->engine().OnMessage(m.from, msg);
   }
 }
@@ -190,10 +240,10 @@ void ChannelNet::MineBlock() {
     return !CheckLikeMempool(tx, why);
   });
   for (const auto& tx : pending) {
-    std::int64_t in = 0, out = 0;
-    for (const auto& i : tx->inputs()) in += cs->GetCoin(i.prevout)->out.amount.units;
-    for (const auto& o : tx->outputs()) out += o.amount.units;
-    fees.units += in - out;
+    std::string why;
+    Amount fee{0};  // what the inputs pay beyond the outputs, minus coins moved into the pool
+    EXPECT_TRUE(CheckLikeMempool(tx, why, &fee)) << why;
+    fees.units += fee.units;
     txs.push_back(tx);
     break;  // one per block: later ones may spend or conflict with it
   }

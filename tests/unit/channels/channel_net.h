@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 
+#include "channels/arbiter.h"
 #include "channels/engine.h"
 #include "channels/messages.h"
 #include "channels/tower.h"
@@ -51,6 +52,8 @@ class Party final : public channels::ChannelHost {
 
   channels::ChannelEngine& engine() { return *m_engine; }
   channels::Watchtower& tower() { return *m_tower; }
+  channels::Arbiter& arbiter() { return m_arbiter; }
+  channels::ChannelStore& store() { return *m_store; }
   /** An offline party receives nothing and sees no block. */
   bool offline = false;
   const std::string& name() const { return m_name; }
@@ -60,6 +63,9 @@ class Party final : public channels::ChannelHost {
   // ChannelHost
   const consensus::Params& params() const override;
   std::uint32_t TipHeight() const override;
+  std::uint64_t TipTime() const override;
+  std::vector<consensus::Reading> CountedReadings(const consensus::MeterId& meter, std::uint64_t from_start,
+                                                  std::size_t limit) const override;
   consensus::MarketGlobals Globals() const override;
   std::optional<consensus::ChannelState> OnChain(const consensus::ChannelId& id) const override;
   bool Broadcast(const consensus::MutableTransaction& tx, std::string& why) override;
@@ -86,6 +92,7 @@ class Party final : public channels::ChannelHost {
   std::filesystem::path m_dir;
   channels::EngineOptions m_options;
   std::set<consensus::OutPoint> m_reserved;
+  channels::Arbiter m_arbiter{*this};
   std::unique_ptr<channels::ChannelStore> m_store;
   std::unique_ptr<channels::ChannelEngine> m_engine;
   std::unique_ptr<channels::Watchtower> m_tower;
@@ -126,14 +133,19 @@ class ChannelNet : public LedgerTest {
     for (int i = 0; i < n; ++i) MineBlock();
   }
 
+  /** A opens the default channel to B and its funding confirms; returns the temp id. */
+  consensus::Hash256 OpenFunded();
+
   /** The funding A proposes to B: CwA 500,000, CwB 300,000, a window of 3 blocks, expiry +60. */
   consensus::ChannelFunding Funding() const;
 
   /** A's meter's signed reading of [start, start + length) importing import_wh, counted on chain in the next block. */
   void CountImport(std::uint64_t start, std::uint32_t length, std::uint64_t import_wh);
+  /** B's meter's signed reading of [start, start + length) exporting export_wh, counted in the next block. */
+  void CountExport(std::uint64_t start, std::uint32_t length, std::uint64_t export_wh);
 
   /** Validates tx as the mempool would at the next height; sets why. */
-  bool CheckLikeMempool(const consensus::TransactionRef& tx, std::string& why) const;
+  bool CheckLikeMempool(const consensus::TransactionRef& tx, std::string& why, consensus::Amount* fee = nullptr) const;
 
   consensus::MarketReader Reader() const;
 
@@ -142,7 +154,9 @@ class ChannelNet : public LedgerTest {
   void Register(const crypto::SecretKey& meter, const crypto::XOnlyPubKey& owner, consensus::MeterRole role);
   std::unique_ptr<ledger::ChainMarketStore> m_market;
   std::vector<Spend> m_miner_coins;
-  std::uint64_t m_import_register = 0;
+  void Count(const crypto::SecretKey& meter, std::uint64_t start, std::uint32_t length, std::uint64_t import_wh,
+             std::uint64_t export_wh);
+  std::uint64_t m_import_register = 0, m_export_register = 0;
 };
 
 }  // namespace wattline::test

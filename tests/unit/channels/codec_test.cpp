@@ -67,6 +67,8 @@ std::vector<ChannelMessage> Samples() {
       ReestablishMsg{ch, 7},
       TowerUpdateMsg{{ch, 7, 12'345, 2'000}, S(0xa7), S(0xb7)},
       ErrorMsg{H(0x01), ErrorCode::kBadState, "state 9 does not follow 7"},
+      ArbitrateMsg{ch, consensus::SettlementPath::kPenalty, 3'000, S(0xd1)},
+      ArbitrateAckMsg{ch, S(0xd2)},
   };
 }
 
@@ -103,7 +105,10 @@ TEST(ChannelMessages, NamedRefusals) {
   ChannelMessage out;
   EXPECT_EQ(DecodeChannelMessage(Bytes{}, out), DecodeError::kTruncated);
   EXPECT_EQ(DecodeChannelMessage(Bytes{0}, out), DecodeError::kBadFieldValue);   // type 0
-  EXPECT_EQ(DecodeChannelMessage(Bytes{12}, out), DecodeError::kBadFieldValue);  // type 12
+  EXPECT_EQ(DecodeChannelMessage(Bytes{14}, out), DecodeError::kBadFieldValue);  // type 14
+  Bytes arb = EncodeChannelMessage(ArbitrateMsg{{H(2), 0}, consensus::SettlementPath::kPenalty, 1, S(3)});
+  arb[1 + 36] = static_cast<std::uint8_t>(consensus::SettlementPath::kCooperative);  // only penalty or delivered
+  EXPECT_EQ(DecodeChannelMessage(arb, out), DecodeError::kBadFieldValue);
   Bytes err = EncodeChannelMessage(ErrorMsg{H(1), ErrorCode::kRefused, "no"});
   err[1 + 32] = 9;  // unknown code
   EXPECT_EQ(DecodeChannelMessage(err, out), DecodeError::kBadFieldValue);

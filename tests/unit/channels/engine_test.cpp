@@ -20,25 +20,6 @@ namespace {
 
 class EngineTest : public ChannelNet {
  protected:
-  /** Opens the default channel and confirms its funding; returns its temp id. */
-  Hash256 OpenFunded() {
-    OpenRequest req;
-    req.peer = "b";
-    req.funding = Funding();
-    Hash256 id;
-    EXPECT_TRUE(a->engine().Open(req, id).ok());
-    Deliver();
-    auto ra = a->engine().Get(id);
-    auto rb = b->engine().Get(id);
-    EXPECT_TRUE(ra && rb);
-    EXPECT_EQ(ra->phase, Phase::kFunding);
-    EXPECT_EQ(rb->phase, Phase::kFunding);
-    EXPECT_EQ(pending.size(), 1u);  // the funding, broadcast by A
-    MineBlock();
-    EXPECT_EQ(a->engine().Get(id)->phase, Phase::kOpen);
-    EXPECT_EQ(b->engine().Get(id)->phase, Phase::kOpen);
-    return id;
-  }
   ChannelId Channel(const Hash256& id) { return a->engine().Get(id)->channel; }
 };
 

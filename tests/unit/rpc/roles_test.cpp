@@ -29,7 +29,7 @@ std::set<std::string> ProtoMethodPaths() {
 
 TEST(Roles, EveryProtoMethodHasARule) {
   const auto paths = ProtoMethodPaths();
-  EXPECT_EQ(paths.size(), 55u);  // 7 node + 1 tx + 9 wallet + 5 mining + 6 meter + 9 peer + 2 events + 5 utility + 4 market + 7 channel (reflection is not in this file)
+  EXPECT_EQ(paths.size(), 58u);  // 7 node + 1 tx + 9 wallet + 5 mining + 6 meter + 9 peer + 2 events + 5 utility + 4 market + 10 channel (reflection is not in this file)
   for (const auto& p : paths) EXPECT_NE(FindMethod(p), nullptr) << "no role rule for " << p;
 }
 
@@ -58,12 +58,15 @@ TEST(Roles, EveryRoleTimesEveryMethod) {
   const std::map<std::string, std::string> expected = {
       {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "AWMU"},
       {"/wattline.v1.ChannelService/CloseChannel", "AW--"},
+      {"/wattline.v1.ChannelService/EvidenceClose", "AW--"},
+      {"/wattline.v1.ChannelService/ExpiryClose", "AW-U"},
       {"/wattline.v1.ChannelService/ForceClose", "AW--"},
       {"/wattline.v1.ChannelService/GetChannel", "AW-U"},
       {"/wattline.v1.ChannelService/GetChannelKey", "AW-U"},
       {"/wattline.v1.ChannelService/ListChannels", "AW-U"},
       {"/wattline.v1.ChannelService/OpenChannel", "AW--"},
       {"/wattline.v1.ChannelService/Pay", "AW--"},
+      {"/wattline.v1.ChannelService/WatchChannels", "AW-U"},
       {"/wattline.v1.EventService/SubscribeBlocks", "AWMU"},
       {"/wattline.v1.EventService/SubscribeTransactions", "AW-U"},
       {"/wattline.v1.MarketService/GetMarketInfo", "AWMU"},
