@@ -314,6 +314,7 @@ class TowerHost final : public ChannelHost {
   }
   void Send(const std::string&, const ChannelMessage&) override {}
   crypto::XOnlyPubKey Key() const override { return P().utility_key; }
+  std::optional<crypto::XOnlyPubKey> UtilityKey() const override { return P().utility_key; }
   std::optional<Signature> Sign(const Hash256&) override { return std::nullopt; }
   bool SelectFunding(std::uint64_t, std::vector<FundingInput>&, std::optional<consensus::TxOut>&, std::string&) override {
     return false;

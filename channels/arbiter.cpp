@@ -78,7 +78,7 @@ std::optional<MutableTransaction> BuildArbitratedClose(const ChannelHost& host, 
 ChannelMessage Arbiter::Handle(const ArbitrateMsg& m) {
   const auto ch = m_host.OnChain(m.channel);
   if (!ch) return Refuse(m.channel, ErrorCode::kUnknownChannel, "the channel is not on this node's chain (settled, or never funded)");
-  if (ch->funding.utility != m_host.Key())
+  if (const auto u = m_host.UtilityKey(); !u || ch->funding.utility != *u)
     return Refuse(m.channel, ErrorCode::kRefused, "this node does not hold the channel's utility key");
   std::string why;
   auto tx = BuildArbitratedClose(m_host, m.channel, *ch, m.path, m.fee, why);
@@ -92,8 +92,8 @@ ChannelMessage Arbiter::Handle(const ArbitrateMsg& m) {
                       "'s of the close this node builds at height " + std::to_string(m_host.TipHeight()) + " (" +
                       std::to_string(ch->count_a) + " readings of A's meter, " + std::to_string(ch->count_b) +
                       " of B's): are both nodes at the same tip?");
-  auto sig_u = m_host.Sign(sighash);
-  if (!sig_u) return Refuse(m.channel, ErrorCode::kInternal, "the utility cannot sign: its wallet is locked");
+  auto sig_u = m_host.SignAsUtility(sighash);
+  if (!sig_u) return Refuse(m.channel, ErrorCode::kInternal, "this node cannot sign with the utility key");
   AttachSignatures(*tx, SignerBit(requester) | SignerBit(Party::kU), {m.sig, *sig_u});
   if (!m_host.Broadcast(*tx, why)) return Refuse(m.channel, ErrorCode::kRefused, "the close was refused: " + why);
   return ArbitrateAckMsg{m.channel, *sig_u};

@@ -72,6 +72,13 @@ class ChannelHost {
   virtual crypto::XOnlyPubKey Key() const = 0;
   /** Signs msg with the channel key; nullopt when it cannot (wallet locked). */
   virtual std::optional<Signature> Sign(const Hash256& msg) = 0;
+  /**
+   * The utility key this node holds (`--utility-key`): the watchtower watches, and the arbiter
+   * co-signs for, channels whose U it is. nullopt on a node that is not the utility's.
+   */
+  virtual std::optional<crypto::XOnlyPubKey> UtilityKey() const { return std::nullopt; }
+  /** Signs msg with the utility key; nullopt without one. */
+  virtual std::optional<Signature> SignAsUtility(const Hash256& /*msg*/) { return std::nullopt; }
   /** Selects and reserves coins worth at least amount; the change returns to the wallet. */
   virtual bool SelectFunding(std::uint64_t amount, std::vector<FundingInput>& inputs,
                              std::optional<consensus::TxOut>& change, std::string& why) = 0;

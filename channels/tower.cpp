@@ -79,7 +79,7 @@ Watchtower::Verdict Watchtower::Check(const TowerUpdateMsg& m) const {
   auto onchain = m_host.OnChain(m.commitment.channel);
   if (!onchain) return Verdict::kUnknownChannel;
   const ChannelFunding& f = onchain->funding;
-  if (f.utility != m_host.Key()) return Verdict::kNotOurs;
+  if (const auto u = m_host.UtilityKey(); !u || f.utility != *u) return Verdict::kNotOurs;
   const Hash256 msg = CommitmentSigHash(m_host.params(), m.commitment);
   if (!crypto::Verify(f.consumer, msg, m.sig_a) || !crypto::Verify(f.producer, msg, m.sig_b))
     return Verdict::kBadSignature;

@@ -3,7 +3,7 @@
 // revocation log: a newer state simply replaces the older one, 152 bytes per channel on disk).
 //
 // A and B send it every co-signed state (`tower_update`). It keeps one only when the channel
-// is unsettled on chain, names this node's key as U, carries valid signatures of A and B, and
+// is unsettled on chain, names this node's utility key as U, carries valid signatures of A and B, and
 // is newer than what it holds; each kept state is synced before Accept returns.
 //
 // When a block holds a post of a state older than the one it holds, it posts its own (anyone

@@ -184,6 +184,13 @@ std::optional<Signature> NodeChannels::Sign(const Hash256& msg) {
   return sig;
 }
 
+std::optional<crypto::XOnlyPubKey> NodeChannels::UtilityKey() const { return m_node.UtilityKey(); }
+
+std::optional<Signature> NodeChannels::SignAsUtility(const Hash256& msg) {
+  if (!m_node.UtilityKey()) return std::nullopt;
+  return m_node.SignAsUtility(msg);
+}
+
 bool NodeChannels::SelectFunding(std::uint64_t amount, std::vector<channels::FundingInput>& inputs,
                                  std::optional<TxOut>& change, std::string& why) {
   std::vector<std::pair<OutPoint, TxOut>> coins;

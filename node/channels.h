@@ -63,6 +63,8 @@ class NodeChannels final : public channels::ChannelHost {
   void Send(const std::string& peer, const channels::ChannelMessage& msg) override;
   crypto::XOnlyPubKey Key() const override;
   std::optional<consensus::Signature> Sign(const consensus::Hash256& msg) override;
+  std::optional<crypto::XOnlyPubKey> UtilityKey() const override;
+  std::optional<consensus::Signature> SignAsUtility(const consensus::Hash256& msg) override;
   bool SelectFunding(std::uint64_t amount, std::vector<channels::FundingInput>& inputs,
                      std::optional<consensus::TxOut>& change, std::string& why) override;
   bool SignInputs(const consensus::MutableTransaction& tx, std::size_t first, std::size_t count,
@@ -86,6 +88,7 @@ class NodeChannels final : public channels::ChannelHost {
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<std::function<void()>> m_jobs;
+
   bool m_stopping = false;
   std::thread m_worker;
 };

@@ -7,15 +7,25 @@ resumes at the newest state both sides hold, and a force close settles it after 
 
 Every wait is bounded; the nodes' logs are printed when a test fails.
 """
+import json
 import os
 import random
 import threading
 import time
 
-from framework import NodeTestCase, wait_until, CliError
+import subprocess
+
+from framework import BUILD, NodeTestCase, wait_until, CliError
 
 MATURITY = 100
 COIN = 100_000_000
+METERS = os.environ.get("WATTLINE_METERS", os.path.join(BUILD, "contrib", "meters", "wattline-meters"))
+INTERVAL = 900
+DUST = 1_000  # consensus channel_dust: a share below it joins the fee
+
+
+def energy_cost(wh, price):
+    return (wh * price + 999) // 1000
 
 
 def field(d, name):
@@ -156,6 +166,98 @@ class ChannelTest(NodeTestCase):
         self.assertEqual(phases[0], "proposed", phases)
         self.assertIn("funding", phases)
         self.assertTrue(all(e["channel"]["id"] == cid for e in events), events)
+
+    def test_a_penalty_close_from_counted_meter_readings_pools_bs_collateral(self):
+        """Real meters (wattline-meters, signing for regtest) read a delivery interval that has
+        ended, after the funding: A's meter imports, B's exports less than A asked. A's node asks
+        for the penalty close; the utility's node rebuilds it from its own chain's readings,
+        co-signs and broadcasts it; the payouts are the ones computed here from the counted
+        readings alone, and B's collateral is in the pool."""
+        self.assertTrue(os.path.exists(METERS), f"{METERS} is not built")
+        self.start_nodes()
+        seed = 11  # meter 0 is a producer, meter 1 a consumer (roles go by index)
+        listed = subprocess.run([METERS, "--meters", "2", "--seed", str(seed), "--list", "--json"],
+                                capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+        sim = [json.loads(line) for line in listed]
+        self.assertEqual([m["role"] for m in sim], ["producer", "consumer"])
+        # A price that makes the shares worth counting: c = 100,000 units per kWh from the next
+        # slot; then start the channel early in a slot (10 blocks each) so its funding stays in it.
+        self.u.cli("setcoefficients", 1, 1, 100_000, role="utility")
+        self.mine(10)
+        while (int(self.u.cli("getinfo")["height"]) + 1) % 10 != 1:
+            self.mine(1)
+        self.u.cli("registermeter", sim[0]["meter"], self.b.cli("getchannelkey")["key"], "producer", role="utility")
+        self.u.cli("registermeter", sim[1]["meter"], self.a.cli("getchannelkey")["key"], "consumer", role="utility")
+        self.mine(1)
+        self.meter = {"producer": sim[0]["meter"], "consumer": sim[1]["meter"]}
+        now = int(time.time())
+        start = (now // INTERVAL) * INTERVAL - 20 * INTERVAL
+        intervals = 8
+        end = start + intervals * INTERVAL
+        cwa, cwb = 500_000, 300_000
+        price = int(self.u.cli("getprice")["price"])
+        energy = max(1, cwa * 1000 // max(price, 1))  # as much as CwA pays for
+        cid = self.a.cli("openchannel", f"127.0.0.1:{self.b.p2p_port}", self.b.cli("getchannelkey")["key"],
+                         self.meter["producer"], self.meter["consumer"], energy, cwb, "--cwa", cwa,
+                         "--window", 3, "--delivery-start", start, "--delivery-end", end)["id"]
+        wait_until(lambda: self.channel(self.a, cid)["phase"] == "funding", timeout=60, what="funding broadcast")
+        time.sleep(0.5)
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "open", timeout=60, what=f"{n.name}: open")
+        price = field(self.channel(self.a, cid), "price")
+        funded = self.balances()
+        # Before any reading is counted there is nothing to prove.
+        r = self.a.cli("evidenceclose", cid, check=False)
+        self.assertIn("no reading", r.stderr)
+
+        out = subprocess.run([METERS, "--network", "regtest", "--datadir", self.u.datadir, "--meters", "2",
+                              "--seed", str(seed), "--interval", str(INTERVAL), "--start", str(start),
+                              "--intervals", str(intervals), "--speed", "0", "--no-register", "--quiet"],
+                             capture_output=True, text=True, timeout=300)
+        self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
+
+        def counted(meter):
+            rs = self.u.cli("listreadings", meter).get("readings", [])
+            return [x["reading"] for x in rs if start <= int(x["reading"]["start"]) < end]
+        for _ in range(20):
+            if all(len(counted(m)) == intervals for m in self.meter.values()):
+                break
+            self.mine(1)
+        imports = sum(field(x, "import_wh") or 0 for x in counted(self.meter["consumer"]))
+        exports = sum(field(x, "export_wh") or 0 for x in counted(self.meter["producer"]))
+        self.assertLess(exports, energy, "B delivered less than asked")
+        self.mine(1)  # A's node sees the last readings too
+
+        res = self.a.cli("evidenceclose", cid, "--wait-ms", 30_000)
+        self.assertEqual(res["path"], "penalty")
+        self.assertEqual(self.channel(self.a, cid)["arbitration"], "broadcast")
+        pool_before = int(self.u.cli("getcoinstats").get("pool", 0) or 0)
+        time.sleep(0.5)
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "closed", timeout=60, what=f"{n.name}: closed")
+
+        # The split computed from the counted readings alone (consensus/channel.cpp, PenaltyShares).
+        received = min(imports, energy)
+        delivered = min(exports, received)
+        paid, to_b = energy_cost(received, price), energy_cost(delivered, price)
+        shares = {"a": cwa - paid, "b": to_b, "u": paid - to_b}
+        fee = max(2_000, (cwa + cwb) // 100)  # the fee floor: 1% of what the channel holds
+        for who in ("a", "u"):  # A pays the fee first, then U
+            take = min(fee, shares[who])
+            shares[who] -= take
+            fee -= take
+        shares = {k: (v if v >= DUST else 0) for k, v in shares.items()}
+        after = self.balances()
+        reward = exports * 100  # B's meter's production rewards (1 coin per MWh) went to B's key meanwhile
+        self.assertEqual(after["consumer"], funded["consumer"] + shares["a"])
+        self.assertEqual(after["producer"], funded["producer"] + shares["b"] + reward)
+        stats = self.u.cli("getcoinstats")
+        self.assertEqual(int(stats.get("pool", 0) or 0), pool_before + cwb, stats)
+        self.assertGreater(shares["b"], 0, "B is paid for what its meter delivered")
+        print(f"\npenalty: A imported {imports} Wh, B exported {exports} of {energy} Wh asked at {price}/kWh; "
+              f"A {shares['a']}, B {shares['b']}, U {shares['u']}, pool +{cwb}", flush=True)
 
     def test_a_killed_consumer_resumes_and_a_force_close_settles_the_newest_state(self):
         self.start_nodes()

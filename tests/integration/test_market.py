@@ -54,7 +54,9 @@ class Miners:
             try:
                 node.cli("generate", 1, timeout=60)
             except (CliError, subprocess.TimeoutExpired) as e:
-                if node.proc is not None:
+                # Exit 3 is "cannot connect": a node restarted after kill -9 whose API is not up yet.
+                starting = isinstance(e, CliError) and e.returncode == 3
+                if node.proc is not None and not starting:
                     self.errors.append(f"{node.name}: {e}")
             self.stop_flag.wait(self.pause)
 

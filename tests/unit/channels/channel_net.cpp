@@ -28,6 +28,7 @@ MarketGlobals Party::Globals() const { return m_net.Reader().Globals(); }
 std::optional<ChannelState> Party::OnChain(const ChannelId& id) const { return m_net.Reader().Channel(id); }
 
 bool Party::Broadcast(const MutableTransaction& mtx, std::string& why) {
+  if (refuse_broadcasts) return why = "refused by the test", false;
   auto tx = MakeTransactionRef(mtx);
   for (const auto& p : m_net.pending) {
     if (p->txid() == tx->txid()) return true;  // known already

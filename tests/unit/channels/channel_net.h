@@ -56,6 +56,8 @@ class Party final : public channels::ChannelHost {
   channels::ChannelStore& store() { return *m_store; }
   /** An offline party receives nothing and sees no block. */
   bool offline = false;
+  /** Its broadcasts are refused (as when its coins were spent elsewhere). */
+  bool refuse_broadcasts = false;
   const std::string& name() const { return m_name; }
   crypto::XOnlyPubKey pub() const { return m_key.PubKey(); }
   const std::filesystem::path& dir() const { return m_dir; }
@@ -72,6 +74,9 @@ class Party final : public channels::ChannelHost {
   void Send(const std::string& peer, const channels::ChannelMessage& msg) override;
   crypto::XOnlyPubKey Key() const override { return m_key.PubKey(); }
   std::optional<consensus::Signature> Sign(const consensus::Hash256& msg) override { return m_key.Sign(msg); }
+  // Each party's one key plays every role it is named for (u's is the utility key).
+  std::optional<crypto::XOnlyPubKey> UtilityKey() const override { return m_key.PubKey(); }
+  std::optional<consensus::Signature> SignAsUtility(const consensus::Hash256& msg) override { return m_key.Sign(msg); }
   bool SelectFunding(std::uint64_t amount, std::vector<channels::FundingInput>& inputs,
                      std::optional<consensus::TxOut>& change, std::string& why) override;
   bool SignInputs(const consensus::MutableTransaction& tx, std::size_t first, std::size_t count,
