@@ -144,6 +144,10 @@ class ChannelTest(NodeTestCase):
             self.assertIn("the delivery interval ends at", r.stderr)  # a day from now by default
         r = self.a.cli("evidenceclose", "zz", check=False)
         self.assertIn("INVALID_ARGUMENT", r.stderr)
+        r = self.a.cli("watchchannels", "00" * 32, check=False)
+        self.assertIn("NOT_FOUND", r.stderr)
+        r = self.a.cli("evidenceclose", cid, "--wait-ms", 60_001, check=False)
+        self.assertIn("wait_ms: at most 60000", r.stderr)
         self.a.cli("pay", cid, 5_000)
         r = self.b.cli("expiryclose", cid, check=False)
         self.assertIn("expires at height", r.stderr)
