@@ -543,9 +543,14 @@ class Simulator {
                         addr.address() + " from " + m_funder->target() + ", txid " + resp.txid());
         return;
       }
-      if (!(r.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
-            Contains(r.status.error_message(), "insufficient funds")))
+      const bool no_funds_yet = r.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+                                Contains(r.status.error_message(), "insufficient funds");
+      // A send the mempool refused (its coin was spent or reorganised away meanwhile) is
+      // retried like missing funds; anything else (a locked wallet, a bad address) is final.
+      const bool refused_for_now = !r.reject.empty() || r.status.error_code() == grpc::StatusCode::ABORTED;
+      if (!no_funds_yet && !refused_for_now)
         throw Fatal{kExitError, "funding the utility (--fund-from): " + r.Describe()};
+      if (refused_for_now) m_out.Warn("funding the utility (--fund-from): " + r.Describe() + "; retrying in 3 s");
       if (!told) {
         m_out.Event({{"event", "wait"}, {"for", "funder"}, {"message", r.status.error_message()}},
                     "waiting for the funder's wallet (" + m_funder->target() + ") to have spendable coins");
@@ -593,6 +598,17 @@ class Simulator {
           if (std::chrono::steady_clock::now() >= deadline)
             throw Fatal{kExitError, "registering meters: " + res.Describe() + " for " + std::to_string(m_opts.wait) +
                                         " s (fund the utility node's wallet, or pass --fund-from)"};
+          if (!SleepFor(2.0)) throw Stopped{};
+          continue;
+        }
+        // Refused by the mempool or the chain (a reorganisation took the fee's coin, a block
+        // came in between): the node's state moves on, so try again until --wait runs out.
+        // Only a request the node can never accept (a bad key, no utility key) ends the run.
+        if (!res.reject.empty() || res.status.error_code() == grpc::StatusCode::ABORTED) {
+          if (std::chrono::steady_clock::now() >= deadline)
+            throw Fatal{kExitError, "registering meter " + std::to_string(r->sim.index) + ": " + res.Describe() +
+                                        " for " + std::to_string(m_opts.wait) + " s"};
+          m_out.Warn("registering meter " + std::to_string(r->sim.index) + ": " + res.Describe() + "; retrying in 2 s");
           if (!SleepFor(2.0)) throw Stopped{};
           continue;
         }

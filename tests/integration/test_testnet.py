@@ -319,6 +319,12 @@ class TestnetTest(unittest.TestCase):
                 except OSError:
                     text = "(no log)"
                 print(f"----- {n['name']} log -----\n{text}", file=sys.stderr)
+            try:
+                with open(os.path.join(self.root, "meters.out"), "rb") as f:
+                    text = f.read().decode(errors="replace")[-4000:]
+            except OSError:
+                text = "(no log)"
+            print(f"----- meters.out -----\n{text}", file=sys.stderr)
         if os.environ.get("WATTLINE_KEEP_ROOT"):
             print(f"kept {self.root}", file=sys.stderr)
         else:
