@@ -247,8 +247,10 @@ EngineResult ChannelEngine::ExpiryClose(const ChannelId& id, std::uint64_t fee, 
   std::optional<Party> signer;
   if (me == f.consumer) signer = Party::kA;
   else if (me == f.producer) signer = Party::kB;
-  else if (me == f.utility) signer = Party::kU;
+  else if (me == f.utility || m_host.UtilityKey() == f.utility) signer = Party::kU;
   if (!signer) return Err(Code::kFailedPrecondition, "this node's key is none of the channel's A, B and U");
+  // U signs with the node's utility key (--utility-key), which need not be its wallet key.
+  const bool as_utility = *signer == Party::kU && me != f.utility;
   const std::uint32_t next_height = m_host.TipHeight() + 1;
   if (next_height < f.expiry)
     return Err(Code::kFailedPrecondition, "the channel expires at height " + std::to_string(f.expiry) +
@@ -258,8 +260,9 @@ EngineResult ChannelEngine::ExpiryClose(const ChannelId& id, std::uint64_t fee, 
   std::string why;
   auto tx = BuildExpiry(id, *onchain, *signer, fee, static_cast<std::uint64_t>(m_host.params().channel_dust.units), why);
   if (!tx) return Err(Code::kFailedPrecondition, why);
-  auto sig = m_host.Sign(CloseSighash(m_host.params(), *tx, id, *onchain));
-  if (!sig) return Err(Code::kFailedPrecondition, "cannot sign: the wallet is locked");
+  const Hash256 sighash = CloseSighash(m_host.params(), *tx, id, *onchain);
+  auto sig = as_utility ? m_host.SignAsUtility(sighash) : m_host.Sign(sighash);
+  if (!sig) return Err(Code::kFailedPrecondition, as_utility ? "cannot sign with the utility key" : "cannot sign: the wallet is locked");
   AttachSignatures(*tx, SignerBit(*signer), {*sig});
   if (!m_host.Broadcast(*tx, why)) return Err(Code::kFailedPrecondition, "the expiry close was refused: " + why);
   txid = tx->ComputeTxid();

@@ -16,6 +16,10 @@
 # WATTLINE_TESTNET_START_TIMEOUT / WATTLINE_TESTNET_STOP_TIMEOUT (seconds per node, 60 / 60),
 # WATTLINE_TESTNET_METERS (meters to simulate, default 10; 0: none).
 #
+# Channels: every prosumer runs with --channeltower <the utility node's P2P address>, so the
+# utility co-signs, watches and arbitrates its channels; contrib/testnet/channel-demo.py opens
+# two channels between prosumers, runs a day of meters and settles them (docs/testnet.md).
+#
 # start is idempotent: nodes already running are left alone (and shown). stop sends SIGTERM to
 # exactly the pids that start recorded (<root>/<name>.pid) and waits for them, bounded.
 #
@@ -269,6 +273,10 @@ start_node() {
   for peer in ${PEERS[$i]//,/ }; do
     args+=(--addnode "127.0.0.1:$(p2p_port "$(index_of "$peer")")")
   done
+  # Prosumers trade in channels that the utility co-funds: its node is their watchtower.
+  if [ "${ROLES[$i]}" = prosumer ] && index_of utility >/dev/null; then
+    args+=(--channeltower "127.0.0.1:$(p2p_port "$(index_of utility)")")
+  fi
   read -r -a flags <<<"${FLAGS[$i]}"
   args+=("${flags[@]}")
   nohup "$daemon" "${args[@]}" >"$datadir/wattlined.out" 2>&1 </dev/null &

@@ -30,6 +30,7 @@ from framework import BUILD, CLI, wait_until
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(REPO, "contrib", "testnet", "testnet.sh")
+DEMO = os.path.join(REPO, "contrib", "testnet", "channel-demo.py")
 TOPOLOGY = os.path.join(REPO, "contrib", "testnet", "topology.conf")
 COMPOSE = os.path.join(REPO, "docker", "compose.yaml")
 DOCKERFILE = os.path.join(REPO, "docker", "Dockerfile")
@@ -63,6 +64,13 @@ def load_topology(path=TOPOLOGY):
     return topo
 
 
+DOCKER_SUBNET = "172.28.0."  # docker/compose.yaml's network; contrib/testnet/channel-demo.py --docker
+
+
+def docker_ip(index):
+    return f"{DOCKER_SUBNET}{10 + index}"
+
+
 def ports_of(topo, name, base=None):
     base = topo["base_port"] if base is None else base
     i = [n["name"] for n in topo["nodes"]].index(name)
@@ -71,7 +79,8 @@ def ports_of(topo, name, base=None):
 
 def split_command(args):
     """wattlined arguments -> ({option: [values]} for the placement options, the other args)."""
-    placement = {"--network", "--bind", "--port", "--rpcbind", "--rpcport", "--addnode", "--datadir"}
+    placement = {"--network", "--bind", "--port", "--rpcbind", "--rpcport", "--addnode", "--datadir",
+                 "--channeltower"}
     opts, rest = {}, []
     i = 0
     while i < len(args):
@@ -120,6 +129,9 @@ class TopologyTest(unittest.TestCase):
         self.assertEqual(list(services), [n["name"] for n in topo["nodes"]] + ["meters"])
         volumes = self.compose.get("volumes") or {}
         seen_volumes = set()
+        utility = next(n for n in topo["nodes"] if n["role"] == "utility")
+        subnet = self.compose["networks"]["testnet"]["ipam"]["config"][0]["subnet"]
+        self.assertEqual(subnet, DOCKER_SUBNET + "0/24")
         for n in topo["nodes"]:
             name = n["name"]
             svc = services[name]
@@ -135,6 +147,14 @@ class TopologyTest(unittest.TestCase):
                 self.assertNotIn("--datadir", opts)  # the image's entrypoint sets /data
                 self.assertEqual(opts.get("--addnode", []),
                                  [f"{p}:{ports_of(topo, p)[0]}" for p in n["peers"]])
+                # Fixed addresses (channel peers and the tower are named ip:port): node i is .10+i;
+                # prosumers name the utility's as their channel tower, as testnet.sh does.
+                nets = svc.get("networks") or {}
+                self.assertEqual(list(nets), ["testnet"])
+                self.assertEqual(nets["testnet"]["ipv4_address"], docker_ip(n["index"]))
+                self.assertEqual(opts.get("--channeltower", []),
+                                 [f"{docker_ip(utility['index'])}:{ports_of(topo, 'utility')[0]}"]
+                                 if n["role"] == "prosumer" else [])
                 self.assertEqual(rest, n["flags"])
                 # Published on the same port numbers; the API on loopback only.
                 published = sorted(str(p) for p in svc["ports"])
@@ -336,6 +356,8 @@ class TestnetTest(unittest.TestCase):
                 "--bind", "127.0.0.1", "--port", str(p2p), "--rpcbind", "127.0.0.1", "--rpcport", str(rpc)]
         for p in node["peers"]:
             args += ["--addnode", f"127.0.0.1:{ports_of(self.topo, p, self.base)[0]}"]
+        if node["role"] == "prosumer":
+            args += ["--channeltower", f"127.0.0.1:{ports_of(self.topo, 'utility', self.base)[0]}"]
         return args
 
     def test_script_refuses_bad_arguments_with_one_line_and_starts_nothing(self):
@@ -454,6 +476,33 @@ class TestnetTest(unittest.TestCase):
             with open(os.path.join(self.root, name, "debug.log"), errors="replace") as f:
                 errors = [l.rstrip() for l in f if " error " in l[:40] or " critical " in l[:40]]
             self.assertEqual(errors, [], name)
+
+    def test_channel_demo_opens_two_channels_runs_a_day_of_meters_and_settles_one_by_penalty(self):
+        """contrib/testnet/channel-demo.py on the six local nodes, as docs/testnet.md tells an
+        operator to run it: it checks every balance itself (exit 0 only when each is the one the
+        terms and the counted readings give); here its summary is checked again."""
+        self.script("start", "--meters", "0")
+        r = subprocess.run([DEMO, "--json", "--timeout", "420"], env=self.env, capture_output=True, text=True,
+                           timeout=480, stdin=subprocess.DEVNULL)
+        print(f"$ channel-demo.py -> {r.returncode}\n{r.stdout}{r.stderr}", file=sys.stderr)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        self.assertIn("every balance is the one the terms and the counted readings give", r.stdout)
+        summary = json.loads(r.stdout.strip().splitlines()[-1])
+        coop, pen = summary["channels"]["coop"], summary["channels"]["penalty"]
+        self.assertGreater(coop["cc"], 0, "A paid as metered")
+        self.assertLess(pen["exports"], min(pen["imports"], pen["energy"]), "B fell short")
+        self.assertEqual(summary["pool"]["added"], pen["cwb"])
+        self.assertTrue(summary["pool"]["checked"], "a fresh testnet's pool is empty before the demo")
+        for t in (coop, pen):
+            for name in (t["a"], t["b"]):
+                info = self.cli(name, "getchannel", t["id"])
+                self.assertEqual((info["phase"], info["onchain"]), ("closed", "settled"), name)
+        # The penalty close was the utility's: arbitrated on A's request.
+        self.assertEqual(self.cli(pen["a"], "getchannel", pen["id"])["arbitration"], "broadcast")
+        # Bad arguments: a clear line and exit 2, nothing done.
+        r = subprocess.run([DEMO, "--timeout", "x"], env=self.env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.script("stop", timeout=180)
 
 
 if __name__ == "__main__":
