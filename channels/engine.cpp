@@ -25,6 +25,15 @@ u128 SumCoins(const std::vector<FundingInput>& in) {
   for (const auto& i : in) s += static_cast<std::uint64_t>(i.coin.amount.units);
   return s;
 }
+/**
+ * Blocks past the end of the funding's slot before A and B give a funding up: a reorganisation
+ * deeper than this into the slot could still confirm it (and then the channel comes back).
+ */
+constexpr std::uint32_t kFundingFailDepth = 6;
+std::uint32_t FundingDeadline(const ChannelFunding& f, const Params& params) {
+  return (f.slot + 1) * params.slot_blocks + kFundingFailDepth;
+}
+
 bool InMoneyRange(std::uint64_t v) { return v <= static_cast<std::uint64_t>(consensus::kMaxMoney.units); }
 /** Proposals a producer holds open (coins reserved) for one peer at a time. */
 constexpr std::size_t kMaxOpenProposalsPerPeer = 4;
@@ -51,6 +60,12 @@ void ChannelEngine::Flush(Outbox& out) {
 void ChannelEngine::Fail(Outbox& out, const std::string& peer, const Hash256& id, ErrorCode code,
                          const std::string& text) {
   out.emplace_back(peer, ErrorMsg{id, code, text.substr(0, kMaxErrorText)});
+}
+
+bool ChannelEngine::HoldsStateZero(const ChannelRecord& r) const {
+  if (r.state != 0 || r.cc != 0) return true;  // a later state was co-signed: so was state 0
+  const Commitment zero{r.channel, 0, 0, r.commit_fee};
+  return VerifyCommitment(r, zero, r.sig_a, true) && VerifyCommitment(r, zero, r.sig_b, false);
 }
 
 bool ChannelEngine::VerifyCommitment(const ChannelRecord& r, const Commitment& c, const Signature& sig,
@@ -173,6 +188,28 @@ EngineResult ChannelEngine::ForceClose(const Hash256& id, Hash256& txid) {
   if (!tx) return Err(Code::kInternal, why);
   if (!m_host.Broadcast(*tx, why)) return Err(Code::kFailedPrecondition, "the post was refused: " + why);
   txid = tx->ComputeTxid();
+  return {};
+}
+
+EngineResult ChannelEngine::Cancel(const Hash256& id) {
+  Outbox out;
+  {
+    std::lock_guard lock(m_mutex);
+    ChannelRecord* r = Find(id);
+    if (!r) return Err(Code::kNotFound, "no channel " + crypto::HexEncode(id.span()));
+    if (r->phase == Phase::kFunding)
+      return Err(Code::kFailedPrecondition,
+                 "state 0 is co-signed and the funding is out: it confirms, or fails by itself at height " +
+                     std::to_string(FundingDeadline(r->funding, m_host.params())) + " if it has not");
+    if (r->phase != Phase::kProposed && r->phase != Phase::kAccepted)
+      return Err(Code::kFailedPrecondition, std::string("the channel is ") + std::string(PhaseName(r->phase)) +
+                                                ": only a proposal can be cancelled");
+    r->phase = Phase::kFailed;
+    Persist(*r);
+    m_host.ReleaseFunding(r->role == Role::kConsumer ? r->a_inputs : r->b_inputs);
+    Fail(out, r->peer, r->temp_id, ErrorCode::kRefused, "the proposal was cancelled");
+  }
+  Flush(out);
   return {};
 }
 
@@ -693,14 +730,40 @@ void ChannelEngine::OnBlock() {
 void ChannelEngine::OnBlockLocked(Outbox& out) {
   const std::uint32_t next_height = m_host.TipHeight() + 1;
   const Params& params = m_host.params();
+  const std::uint32_t next_slot = SlotOfHeight(next_height, params);
   for (auto& [_, r] : m_records) {
-    if (r.phase < Phase::kFunding || r.phase >= Phase::kClosed) continue;
+    if (r.phase == Phase::kFailed) {
+      // A funding that confirmed after all (a reorganisation back into its slot) brings the
+      // channel back; looked for only while such a reorganisation is plausible.
+      if (r.HasChannelId() && next_height < FundingDeadline(r.funding, params) + 100 && m_host.OnChain(r.channel) &&
+          HoldsStateZero(r)) {
+        r.phase = Phase::kOpen;
+        Persist(r);
+      }
+      continue;
+    }
+    if (r.phase < Phase::kFunding) {
+      // The funding record names its slot: once that slot is over, the proposal cannot fund.
+      if (next_slot > r.funding.slot) {
+        r.phase = Phase::kFailed;
+        Persist(r);
+        m_host.ReleaseFunding(r.role == Role::kConsumer ? r.a_inputs : r.b_inputs);
+      }
+      continue;
+    }
+    if (r.phase >= Phase::kClosed) continue;
     auto onchain = m_host.OnChain(r.channel);
     std::string why;
     if (r.phase == Phase::kFunding) {
       if (onchain) {
         r.phase = Phase::kOpen;
         Persist(r);
+      } else if (next_height >= FundingDeadline(r.funding, params)) {
+        // Its slot ended kFundingFailDepth blocks ago without it: it never will confirm, and
+        // no coin is locked (every input is still the owner's).
+        r.phase = Phase::kFailed;
+        Persist(r);
+        m_host.ReleaseFunding(r.role == Role::kConsumer ? r.a_inputs : r.b_inputs);
       } else if (r.role == Role::kConsumer) {
         BroadcastFunding(r, why);  // every block until it confirms
       }

@@ -134,6 +134,13 @@ class ChannelEngine {
   EngineResult ForceClose(const Hash256& id, Hash256& txid);
 
   /**
+   * Either side: withdraws a proposal before state 0 is co-signed (proposed or accepted); its
+   * reserved coins are released and the other side is told. A proposal also fails by itself
+   * when the slot its funding record names ends, and a funding that is out but unconfirmed six
+   * blocks after that slot fails too (it comes back if a reorganisation confirms it after all).
+   */
+  EngineResult Cancel(const Hash256& id);
+  /**
    * A arbitrated close (channels/arbiter.h): A asks for the penalty close, B for the delivered
    * close, of the channel's counted meter evidence; the utility's node (EngineOptions::tower)
    * co-signs and broadcasts it. txid is the close's; ArbitrationOf follows the answer.
@@ -213,6 +220,8 @@ class ChannelEngine {
   void Notify(const ChannelRecord& r, const std::optional<Arbitration>& arbitration = std::nullopt);
   void NotifyArbitration(const ChannelId& channel, const Arbitration& a);
 
+  /** Both signatures of state 0 are held (the funding is safe to see confirm). */
+  bool HoldsStateZero(const ChannelRecord& r) const;
   bool VerifyCommitment(const ChannelRecord& r, const consensus::Commitment& c, const Signature& sig,
                         bool of_a) const;
   void SendTower(Outbox& out, const ChannelRecord& r);

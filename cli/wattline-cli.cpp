@@ -1008,6 +1008,18 @@ int main(int argc, char** argv) {
     };
   });
 
+  auto* cancelch = sub("cancelchannel", "Withdraw a proposal before state 0 is co-signed (its reserved coins are released)");
+  cancelch->add_option("id", ch_id, "The channel's id")->required();
+  cancelch->callback([&] {
+    action = [&](const Client& c) {
+      v1::CancelChannelRequest req;
+      req.set_id(ch_id);
+      const auto r = Call<v1::ChannelService, v1::CancelChannelRequest, v1::CancelChannelResponse>(
+          c, &v1::ChannelService::Stub::CancelChannel, req);
+      Print(c, r, "cancelled");
+    };
+  });
+
   auto* evidencech = sub("evidenceclose",
                          "Ask the utility to co-sign the close of the channel's meter evidence: a penalty if this node "
                          "is the consumer (the producer delivered less), delivered if it is the producer");

@@ -106,29 +106,74 @@ void NodeChannels::OnBlock(const crypto::Hash256& hash) {
 }
 
 void NodeChannels::OnMessage(const std::string& peer, channels::ChannelMessage msg) {
-  Post([this, peer, msg = std::move(msg)] {
-    if (auto* t = std::get_if<channels::TowerUpdateMsg>(&msg)) {
-      if (!m_tower) return;
-      const auto verdict = m_tower->Accept(*t);
-      if (verdict != channels::Watchtower::Verdict::kKept && verdict != channels::Watchtower::Verdict::kNotNewer)
-        Log(Category::kNode)->info("watchtower: state {} from {}: {}", t->commitment.state, peer,
-                                   channels::Watchtower::VerdictName(verdict));
+  bool post = false;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) return;
+    if (m_inbox.size() >= kMaxInbox) {
+      // The worker is behind by thousands of messages: drop (reestablish and resends recover).
+      if (m_dropped++ % 1000 == 0)
+        Log(Category::kNode)->warn("channels: inbox full ({} messages): dropped {} from {}", kMaxInbox,
+                                   channels::MessageName(msg), peer);
       return;
     }
+    m_inbox.emplace_back(peer, std::move(msg));
+    post = !std::exchange(m_drain_posted, true);
+  }
+  if (post) Post([this] { Drain(); });
+}
+
+void NodeChannels::Drain() {
+  std::deque<std::pair<std::string, channels::ChannelMessage>> inbox;
+  {
+    std::lock_guard lock(m_mutex);
+    inbox.swap(m_inbox);
+    m_drain_posted = false;
+  }
+  // Consecutive messages of one peer for the engine go in one OnMessages call: the states they
+  // make are persisted by one synced write before any reply leaves (group commit).
+  std::vector<channels::ChannelMessage> run;
+  std::vector<channels::TowerUpdateMsg> tower;
+  std::string run_peer, tower_peer;
+  const auto flush_run = [&] {
+    if (!run.empty()) m_engine->OnMessages(run_peer, run);
+    run.clear();
+  };
+  const auto flush_tower = [&] {
+    if (tower.empty()) return;
+    const auto verdicts = m_tower->AcceptBatch(tower);
+    for (std::size_t i = 0; i < verdicts.size(); ++i)
+      if (verdicts[i] != channels::Watchtower::Verdict::kKept && verdicts[i] != channels::Watchtower::Verdict::kNotNewer)
+        Log(Category::kNode)->info("watchtower: state {} from {}: {}", tower[i].commitment.state, tower_peer,
+                                   channels::Watchtower::VerdictName(verdicts[i]));
+    tower.clear();
+  };
+  for (auto& [peer, msg] : inbox) {
+    if (auto* t = std::get_if<channels::TowerUpdateMsg>(&msg)) {
+      if (!m_tower) continue;
+      if (peer != tower_peer) flush_tower();
+      tower_peer = peer;
+      tower.push_back(*t);
+      continue;
+    }
     if (auto* a = std::get_if<channels::ArbitrateMsg>(&msg)) {
-      if (!m_arbiter) return;
+      if (!m_arbiter) continue;
       channels::ChannelMessage reply = m_arbiter->Handle(*a);
       if (auto* e = std::get_if<channels::ErrorMsg>(&reply))
         Log(Category::kNode)->info("arbiter: refused the close of {} asked by {}: {}", e->id.ToHex().substr(0, 16), peer, e->text);
       else
         Log(Category::kNode)->info("arbiter: co-signed the close of {} asked by {}", a->channel.txid.ToHex().substr(0, 16), peer);
       Send(peer, reply);
-      return;
+      continue;
     }
     if (auto* e = std::get_if<channels::ErrorMsg>(&msg))
       Log(Category::kNode)->warn("channel {}: {} says: {}", e->id.ToHex().substr(0, 16), peer, e->text);
-    m_engine->OnMessage(peer, msg);
-  });
+    if (peer != run_peer) flush_run();
+    run_peer = peer;
+    run.push_back(std::move(msg));
+  }
+  flush_run();
+  flush_tower();
 }
 
 void NodeChannels::OnPeerConnected(const std::string& peer) {

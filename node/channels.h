@@ -8,7 +8,9 @@
 //     an unconnected peer is connected (and kept connected) first, and the engine resumes the
 //     channel when the connection is up.
 // Chain events and peer messages are handled on one worker thread of its own, in order, so a
-// peer's strand and the chain's listeners never wait for a channel's disk sync.
+// peer's strand and the chain's listeners never wait for a channel's disk sync. Messages that
+// arrive while the worker is busy queue up and are handed to the engine together, a run per
+// peer, so their states share one synced write (group commit).
 #pragma once
 
 #include <condition_variable>
@@ -76,6 +78,8 @@ class NodeChannels final : public channels::ChannelHost {
   void Post(std::function<void()> job);
   void Run();
   void OnBlock(const crypto::Hash256& hash);
+  /** Hands every queued message on: the engine's in runs per peer (group commit), the tower's in batches. */
+  void Drain();
 
   Node& m_node;
   ChannelOptions m_options;
@@ -88,6 +92,10 @@ class NodeChannels final : public channels::ChannelHost {
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<std::function<void()>> m_jobs;
+  static constexpr std::size_t kMaxInbox = 16'384;
+  std::deque<std::pair<std::string, channels::ChannelMessage>> m_inbox;  //!< messages not yet handed on
+  bool m_drain_posted = false;
+  std::uint64_t m_dropped = 0;
 
   bool m_stopping = false;
   std::thread m_worker;

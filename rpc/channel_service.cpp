@@ -243,6 +243,16 @@ grpc::Status ChannelServiceImpl::ForceClose(grpc::ServerContext* ctx, const v1::
   return grpc::Status::OK;
 }
 
+grpc::Status ChannelServiceImpl::CancelChannel(grpc::ServerContext* ctx, const v1::CancelChannelRequest* req,
+                                               v1::CancelChannelResponse*) {
+  RPC_AUTHORIZE(ctx, "ChannelService", "CancelChannel");
+  channels::ChannelEngine* engine = m_env.backend.Channels();
+  if (!engine) return Finish(ctx, NoChannels());
+  crypto::Hash256 id;
+  if (RpcError e = ParseId(req->id(), id); !e.ok()) return Finish(ctx, e);
+  return Finish(ctx, FromEngine(engine->Cancel(id)));
+}
+
 grpc::Status ChannelServiceImpl::GetChannelKey(grpc::ServerContext* ctx, const v1::GetChannelKeyRequest*,
                                                v1::GetChannelKeyResponse* out) {
   RPC_AUTHORIZE(ctx, "ChannelService", "GetChannelKey");

@@ -15,6 +15,7 @@ constexpr RoleMask kEveryone = kAdmin | kWallet | kMeter | kUtility;
 // checks that too). docs/api.md prints the same table for people.
 constexpr MethodRule kTable[] = {
     {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", kEveryone},
+    {"/wattline.v1.ChannelService/CancelChannel", kAdmin | kWallet},
     {"/wattline.v1.ChannelService/CloseChannel", kAdmin | kWallet},
     {"/wattline.v1.ChannelService/EvidenceClose", kAdmin | kWallet},
     {"/wattline.v1.ChannelService/ExpiryClose", kAdmin | kWallet | kUtility},

@@ -150,6 +150,7 @@ class ChannelServiceImpl final : public v1::ChannelService::Service {
   grpc::Status Pay(grpc::ServerContext*, const v1::PayRequest*, v1::PayResponse*) override;
   grpc::Status CloseChannel(grpc::ServerContext*, const v1::CloseChannelRequest*, v1::CloseChannelResponse*) override;
   grpc::Status ForceClose(grpc::ServerContext*, const v1::ForceCloseRequest*, v1::ForceCloseResponse*) override;
+  grpc::Status CancelChannel(grpc::ServerContext*, const v1::CancelChannelRequest*, v1::CancelChannelResponse*) override;
   grpc::Status GetChannelKey(grpc::ServerContext*, const v1::GetChannelKeyRequest*, v1::GetChannelKeyResponse*) override;
   grpc::Status EvidenceClose(grpc::ServerContext*, const v1::EvidenceCloseRequest*, v1::EvidenceCloseResponse*) override;
   grpc::Status ExpiryClose(grpc::ServerContext*, const v1::ExpiryCloseRequest*, v1::ExpiryCloseResponse*) override;

@@ -79,6 +79,7 @@ const ROLE_TABLE = {
   'wattline.v1.ChannelService/Pay': 'AW',
   'wattline.v1.ChannelService/CloseChannel': 'AW',
   'wattline.v1.ChannelService/ForceClose': 'AW',
+  'wattline.v1.ChannelService/CancelChannel': 'AW',
   'wattline.v1.ChannelService/GetChannelKey': 'AWU',
   'wattline.v1.ChannelService/EvidenceClose': 'AW',
   'wattline.v1.ChannelService/ExpiryClose': 'AWU',

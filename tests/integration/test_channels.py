@@ -53,6 +53,7 @@ class ChannelTest(NodeTestCase):
             owner = n.cli("getchannelkey")["key"]
             self.u.cli("registermeter", pub, owner, role, role="utility")
             self.meter[n.name] = pub
+        self.b_key = self.b.cli("getchannelkey")["key"]
         self.mine(1)
         for n in (self.a, self.b):
             wait_until(lambda n=n: int(n.cli("getbalance")["confirmed"]) == 10_000_000, timeout=60,
@@ -124,6 +125,33 @@ class ChannelTest(NodeTestCase):
         info = self.u.cli("getmarketinfo", role="wallet")
         self.assertEqual(field(info, "channels_funded"), 1)
         self.assertEqual(field(info, "channels_settled"), 1)
+
+    def test_a_proposal_is_cancelled_with_its_coins_released_and_an_open_channel_is_not(self):
+        self.start_nodes()
+        self.b.stop()
+        # B is offline: the proposal waits (coins reserved) until A withdraws it.
+        cid = self.a.cli("openchannel", f"127.0.0.1:{self.b.p2p_port}", self.b_key, self.meter["producer"],
+                         self.meter["consumer"], 1000, 300_000, "--cwa", 9_000_000, "--window", 3)["id"]
+        self.assertEqual(self.channel(self.a, cid)["phase"], "proposed")
+        # A's 0.1 coins are two coins of 0.05: the proposal holds both; a second one finds none free.
+        r = self.a.cli("openchannel", f"127.0.0.1:{self.b.p2p_port}", self.b_key, self.meter["producer"],
+                       self.meter["consumer"], 1000, 300_000, "--cwa", 9_000_000, "--window", 3, check=False)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.a.cli("cancelchannel", cid)
+        self.assertEqual(self.channel(self.a, cid)["phase"], "failed")
+        r = self.a.cli("cancelchannel", cid, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("only a proposal can be cancelled", r.stderr)
+        r = self.a.cli("cancelchannel", "00" * 32, check=False)
+        self.assertIn("NOT_FOUND", r.stderr)
+        r = self.a.cli("cancelchannel", "xyz", check=False)
+        self.assertIn("INVALID_ARGUMENT", r.stderr)
+        # The coins are free again: a channel opens with them once B is back, and is not cancelled.
+        self.b.start()
+        cid = self.open_channel()
+        r = self.a.cli("cancelchannel", cid, check=False)
+        self.assertIn("FAILED_PRECONDITION", r.stderr)
+        self.assertEqual(self.channel(self.a, cid)["phase"], "open")
 
     def test_evidence_and_expiry_closes_and_the_event_stream(self):
         """EvidenceClose names why it cannot close (the delivery interval runs), ExpiryClose waits for T
