@@ -368,6 +368,7 @@ void ChannelEngine::Dispatch(Outbox& out, const std::string& peer, const Channel
         else if constexpr (std::is_same_v<T, CloseMsg>) HandleClose(out, peer, m);
         else if constexpr (std::is_same_v<T, CloseAckMsg>) HandleCloseAck(out, peer, m);
         else if constexpr (std::is_same_v<T, ReestablishMsg>) HandleReestablish(out, peer, m);
+        else if constexpr (std::is_same_v<T, StateMsg>) HandleState(out, peer, m);
         else if constexpr (std::is_same_v<T, ArbitrateAckMsg>) HandleArbitrateAck(peer, m);
         else if constexpr (std::is_same_v<T, ErrorMsg>) {
           if (peer == m_options.tower) {
@@ -684,14 +685,42 @@ bool ChannelEngine::BroadcastCooperative(ChannelRecord& r, std::string& why) {
 void ChannelEngine::HandleReestablish(Outbox& out, const std::string& peer, const ReestablishMsg& m) {
   ChannelRecord* r = Find(m.channel.txid);
   if (!r || r->peer != peer || r->channel != m.channel) return;
-  if (r->role == Role::kConsumer && r->pending && (m.state == r->state || m.state == r->state + 1))
-    out.emplace_back(peer, UpdateMsg{r->channel, r->state + 1, r->pending_cc, r->pending_sig_a});
-  else if (r->role == Role::kProducer && m.state + 1 == r->state && r->state > 0)
+  if (r->role == Role::kProducer && m.state + 1 == r->state && r->state > 0)
     out.emplace_back(peer, UpdateAckMsg{r->channel, r->state, r->sig_b});
+  // The peer is behind (restored from an old backup, or it lost an unsynced acknowledgement):
+  // it gets the newest co-signed state, so that it never posts or pays from a stale one.
+  if (m.state < r->state) out.emplace_back(peer, StateMsg{r->Newest(), r->sig_a, r->sig_b});
+  // The peer is ahead: tell it where this side stands, so that it answers with its state (the
+  // peer's reestablish may have been sent before this side's own, or this side's was lost).
+  if (m.state > r->state + (r->pending ? 1 : 0)) out.emplace_back(peer, ReestablishMsg{r->channel, r->state});
+  if (r->role == Role::kConsumer && r->pending && m.state <= r->state + 1)
+    out.emplace_back(peer, UpdateMsg{r->channel, r->state + 1, r->pending_cc, r->pending_sig_a});
   if (r->phase == Phase::kClosing && !r->close_signed && r->close_fee > 0) {
     const Signature& mine = r->role == Role::kConsumer ? r->close_sig_a : r->close_sig_b;
     out.emplace_back(peer, CloseMsg{r->channel, r->close_cc, r->close_fee, mine});
   }
+}
+
+void ChannelEngine::HandleState(Outbox& out, const std::string& peer, const StateMsg& m) {
+  const Commitment& c = m.commitment;
+  ChannelRecord* r = Find(c.channel.txid);
+  if (!r || r->peer != peer || r->channel != c.channel) return;
+  if (r->phase < Phase::kFunding || r->phase >= Phase::kClosed || c.state <= r->state) return;  // not newer
+  if (c.fee != r->commit_fee || c.cc < r->cc || c.cc > r->funding.cwa)
+    return Fail(out, peer, c.channel.txid, ErrorCode::kBadState,
+                "state " + std::to_string(c.state) + " does not fit the channel (fee, or Cc below " +
+                    std::to_string(r->cc) + " or above CwA)");
+  if (!VerifyCommitment(*r, c, m.sig_a, true) || !VerifyCommitment(*r, c, m.sig_b, false))
+    return Fail(out, peer, c.channel.txid, ErrorCode::kBadSignature, "a signature of the state does not verify");
+  // Both signatures verify, this side's own included: it agreed to this state once, and a newer
+  // state supersedes any pending one (A's pending state was at most this one).
+  r->state = c.state;
+  r->cc = c.cc;
+  r->sig_a = m.sig_a;
+  r->sig_b = m.sig_b;
+  r->pending = false;
+  Persist(*r);
+  SendTower(out, *r);
 }
 
 void ChannelEngine::OnPeerConnected(const std::string& peer) {

@@ -216,6 +216,7 @@ class ChannelEngine {
   void HandleClose(Outbox& out, const std::string& peer, const CloseMsg& m);
   void HandleCloseAck(Outbox& out, const std::string& peer, const CloseAckMsg& m);
   void HandleReestablish(Outbox& out, const std::string& peer, const ReestablishMsg& m);
+  void HandleState(Outbox& out, const std::string& peer, const StateMsg& m);
   void HandleArbitrateAck(const std::string& peer, const ArbitrateAckMsg& m);
   void Notify(const ChannelRecord& r, const std::optional<Arbitration>& arbitration = std::nullopt);
   void NotifyArbitration(const ChannelId& channel, const Arbitration& a);

@@ -66,13 +66,15 @@ struct EncodeVisitor {
     PutOutPoint(w, m.channel);
     w.U64(m.state);
   }
-  void operator()(const TowerUpdateMsg& m) {
-    PutOutPoint(w, m.commitment.channel);
-    w.U64(m.commitment.state);
-    w.U64(m.commitment.cc);
-    w.U64(m.commitment.fee);
-    PutSig(w, m.sig_a);
-    PutSig(w, m.sig_b);
+  void operator()(const TowerUpdateMsg& m) { PutSignedState(m.commitment, m.sig_a, m.sig_b); }
+  void operator()(const StateMsg& m) { PutSignedState(m.commitment, m.sig_a, m.sig_b); }
+  void PutSignedState(const consensus::Commitment& c, const Signature& sig_a, const Signature& sig_b) {
+    PutOutPoint(w, c.channel);
+    w.U64(c.state);
+    w.U64(c.cc);
+    w.U64(c.fee);
+    PutSig(w, sig_a);
+    PutSig(w, sig_b);
   }
   void operator()(const ErrorMsg& m) {
     w.Hash(m.id);
@@ -90,6 +92,11 @@ struct EncodeVisitor {
     PutSig(w, m.sig_u);
   }
 };
+
+bool GetSignedState(Reader& r, Commitment& c, Signature& sig_a, Signature& sig_b) {
+  return GetOutPoint(r, c.channel) && r.U64(c.state) && r.U64(c.cc) && r.U64(c.fee) && GetSig(r, sig_a) &&
+         GetSig(r, sig_b);
+}
 
 bool DecodeBody(Reader& r, std::uint8_t type, ChannelMessage& out) {
   switch (type) {
@@ -153,10 +160,7 @@ bool DecodeBody(Reader& r, std::uint8_t type, ChannelMessage& out) {
     }
     case 10: {
       TowerUpdateMsg m;
-      auto& c = m.commitment;
-      if (!GetOutPoint(r, c.channel) || !r.U64(c.state) || !r.U64(c.cc) || !r.U64(c.fee) || !GetSig(r, m.sig_a) ||
-          !GetSig(r, m.sig_b))
-        return false;
+      if (!GetSignedState(r, m.commitment, m.sig_a, m.sig_b)) return false;
       out = m;
       return true;
     }
@@ -188,6 +192,12 @@ bool DecodeBody(Reader& r, std::uint8_t type, ChannelMessage& out) {
       out = m;
       return true;
     }
+    case 14: {
+      StateMsg m;
+      if (!GetSignedState(r, m.commitment, m.sig_a, m.sig_b)) return false;
+      out = m;
+      return true;
+    }
     default:
       return r.Fail(DecodeError::kBadFieldValue);
   }
@@ -199,7 +209,7 @@ std::string_view MessageName(const ChannelMessage& m) {
   static constexpr std::string_view kNames[] = {"open",       "accept",    "funding_created", "funding_signed",
                                                 "update",     "update_ack", "close",          "close_ack",
                                                 "reestablish", "tower_update", "error",    "arbitrate",
-                                                "arbitrate_ack"};
+                                                "arbitrate_ack", "state"};
   return kNames[m.index()];
 }
 

@@ -22,6 +22,9 @@
 //     12  arbitrate        A/B → U    channel, path (5 penalty, 6 delivered), fee, the sender's
 //                                     signature of the evidence close
 //     13  arbitrate_ack    U → A/B    channel, U's signature of that close (U broadcasts it too)
+//     14  state            A ↔ B      channel, n, Cc, fee, A's and B's signatures of commitment n:
+//                                     the newest co-signed state, sent to a peer whose reestablish
+//                                     shows it behind (restored from an old backup)
 //
 // DecodeChannelMessage accepts exactly the canonical encoding (EncodeChannelMessage of the
 // result gives the same bytes) and checks only the form; whether a message fits the channel's
@@ -123,6 +126,13 @@ struct TowerUpdateMsg {
   Signature sig_a, sig_b;
   friend bool operator==(const TowerUpdateMsg&, const TowerUpdateMsg&) = default;
 };
+/** Same body as tower_update, between the channel's sides: the receiver verifies both signatures
+ *  and adopts the state if it is newer than its own (each side signed it once, so it is safe). */
+struct StateMsg {
+  consensus::Commitment commitment;
+  Signature sig_a, sig_b;
+  friend bool operator==(const StateMsg&, const StateMsg&) = default;
+};
 
 /**
  * A channel side asks the utility to co-sign a penalty (A) or delivered (B) close. The message
@@ -160,7 +170,7 @@ struct ErrorMsg {
 /** One alternative per type, in type order (index() + 1 == the type byte). */
 using ChannelMessage = std::variant<OpenMsg, AcceptMsg, FundingCreatedMsg, FundingSignedMsg, UpdateMsg, UpdateAckMsg,
                                     CloseMsg, CloseAckMsg, ReestablishMsg, TowerUpdateMsg, ErrorMsg, ArbitrateMsg,
-                                    ArbitrateAckMsg>;
+                                    ArbitrateAckMsg, StateMsg>;
 
 std::string_view MessageName(const ChannelMessage& m);
 

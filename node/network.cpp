@@ -672,6 +672,11 @@ void Network::Stop() {
 
 std::uint16_t Network::ListenPort() const { return m_impl->m_listen_port; }
 std::vector<PeerDetails> Network::Peers() const { return m_impl->Peers(); }
+std::vector<std::string> Network::ChannelPeers() const {
+  std::vector<std::string> out;
+  for (const auto& info : m_impl->m_connman->Peers()) out.push_back(Impl::ChannelName(info));
+  return out;
+}
 net::NetTotals Network::Totals() const { return m_impl->m_connman->Totals(); }
 SyncStatus Network::Sync() const { return m_impl->m_peerman->Status(); }
 std::vector<AddedPeer> Network::AddedPeers() const { return m_impl->AddedPeers(); }

@@ -101,6 +101,8 @@ class Network {
   std::uint16_t ListenPort() const;
 
   std::vector<PeerDetails> Peers() const;
+  /** The channel names (host:port, node/channels.h) of the peers connected now. */
+  std::vector<std::string> ChannelPeers() const;
   net::NetTotals Totals() const;
   SyncStatus Sync() const;
   std::vector<AddedPeer> AddedPeers() const;

@@ -314,7 +314,12 @@ bool Node::StartChannels(const ChannelOptions& options, std::string& error) {
     return false;
   }
   m_channels = NodeChannels::Start(*this, options, error);
-  return m_channels != nullptr;
+  if (!m_channels) return false;
+  // Peers that connected before the channels were up (the network starts first) were not
+  // announced to them: the engine resumes with those now (a second announcement is harmless).
+  if (m_network)
+    for (const auto& peer : m_network->ChannelPeers()) m_channels->OnPeerConnected(peer);
+  return true;
 }
 
 void Node::Stop() {

@@ -360,9 +360,10 @@ int main(int argc, char** argv) {
         {"error", channels::ErrorMsg{crypto::Hash256{}, channels::ErrorCode::kBadState, "state 9 does not follow 7"}},
         {"arbitrate", channels::ArbitrateMsg{ch, consensus::SettlementPath::kDelivered, 3'000, csig}},
         {"arbitrate-ack", channels::ArbitrateAckMsg{ch, csig}},
+        {"state", channels::StateMsg{{ch, 9, 13'000, 2'000}, csig, csig}},
     };
     for (const auto& [name, m] : msgs) Put("channel_messages", name, channels::EncodeChannelMessage(m));
-    Put("channel_messages", "bad-type", Bytes{14});
+    Put("channel_messages", "bad-type", Bytes{15});
     channels::ChannelRecord r;
     r.funding = f;
     r.a_inputs = inputs;

@@ -10,6 +10,7 @@ Every wait is bounded; the nodes' logs are printed when a test fails.
 import json
 import os
 import random
+import shutil
 import threading
 import time
 
@@ -323,6 +324,67 @@ class ChannelTest(NodeTestCase):
         self.assertEqual(after["producer"], funded["producer"] + 300_000 + paid)
         # A pays the post's fee (2,000) and the settle's fee floor (1% of the 798,000 left).
         self.assertEqual(after["consumer"], funded["consumer"] + 500_000 - paid - 2_000 - 7_980)
+
+    def test_a_consumer_restored_from_an_old_backup_learns_the_newest_state_and_its_stale_post_is_superseded(self):
+        """A's datadir is backed up at state 3 and A pays on to state 6. Restored with B online, A
+        learns state 6 on reconnect (it must not post state 3). Restored again with B offline, A
+        force-closes at state 3: the utility's tower posts state 6 within the window, A and B are
+        restarted mid-window, and the settlement pays state 6 to the unit."""
+        self.start_nodes()
+        cid = self.open_channel(window=4)
+        funded = self.balances()
+        for _ in range(3):
+            self.a.cli("pay", cid, 1_000)
+        self.a.stop()
+        backup = os.path.join(self.root, "consumer-backup")
+        shutil.copytree(self.a.datadir, backup)
+        self.a.start()
+        for _ in range(3):
+            self.assertTrue(self.a.cli("pay", cid, 1_000).get("signed"))
+        self.assertEqual(field(self.channel(self.b, cid), "state"), 6)
+
+        def restore():
+            self.a.stop()
+            shutil.rmtree(self.a.datadir)
+            shutil.copytree(backup, self.a.datadir)
+            self.a.start()
+
+        restore()
+        wait_until(lambda: field(self.channel(self.a, cid), "state") == 6, timeout=60,
+                   what="the restored A learns state 6 from B on reconnect")
+        self.assertEqual(field(self.channel(self.a, cid), "cc"), 6_000)
+        self.assertEqual(int(self.u.cli("getinfo")["mempool_count"]), 0, "nobody posted anything")
+        # It pays on from state 6, not 3 (pay adds to Cc).
+        self.assertTrue(self.a.cli("pay", cid, 1_000).get("signed"))
+        self.assertEqual(field(self.channel(self.b, cid), "state"), 7)
+
+        # Restored again, with B offline: A knows only state 3 and posts it.
+        self.b.stop()
+        restore()
+        self.assertEqual(field(self.channel(self.a, cid), "state"), 3)
+        self.a.cli("forceclose", cid)
+        wait_until(lambda: int(self.u.cli("getinfo")["mempool_count"]) == 1, timeout=30, what="the stale post relays")
+        self.mine(1)
+        self.assertEqual(field(self.channel(self.a, cid), "posted_state"), 3)
+        # The tower saw the stale post in that block and posts state 7 at once.
+        wait_until(lambda: int(self.u.cli("getinfo")["mempool_count"]) == 1, timeout=30,
+                   what="the tower posts the newest state")
+        self.a.kill9()
+        self.a.start()
+        self.b.start()
+        self.mine(1)
+        wait_until(lambda: field(self.channel(self.a, cid), "posted_state") == 7, timeout=30,
+                   what="state 7 supersedes state 3 on chain")
+        wait_until(lambda: field(self.channel(self.a, cid), "state") == 7, timeout=60,
+                   what="A learns state 7 (from B on reconnect)")
+        self.mine(5)  # the window (4 blocks), then the settle the engines broadcast
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "closed", timeout=60, what=f"{n.name}: closed")
+        after = self.balances()
+        self.assertEqual(after["producer"], funded["producer"] + 300_000 + 7_000)
+        # A pays both posts' fees (2,000 each) and the settle's fee floor (1% of the 796,000 left).
+        self.assertEqual(after["consumer"], funded["consumer"] + 500_000 - 7_000 - 4_000 - 7_960)
 
     def test_a_hundred_kills_at_random_instants_of_updates_lose_no_coin(self):
         """kill -9 of A or B at random instants while A pays (before or after a persist, before

@@ -69,6 +69,7 @@ std::vector<ChannelMessage> Samples() {
       ErrorMsg{H(0x01), ErrorCode::kBadState, "state 9 does not follow 7"},
       ArbitrateMsg{ch, consensus::SettlementPath::kPenalty, 3'000, S(0xd1)},
       ArbitrateAckMsg{ch, S(0xd2)},
+      StateMsg{{ch, 9, 13'000, 2'000}, S(0xa9), S(0xb9)},
   };
 }
 
@@ -105,7 +106,7 @@ TEST(ChannelMessages, NamedRefusals) {
   ChannelMessage out;
   EXPECT_EQ(DecodeChannelMessage(Bytes{}, out), DecodeError::kTruncated);
   EXPECT_EQ(DecodeChannelMessage(Bytes{0}, out), DecodeError::kBadFieldValue);   // type 0
-  EXPECT_EQ(DecodeChannelMessage(Bytes{14}, out), DecodeError::kBadFieldValue);  // type 14
+  EXPECT_EQ(DecodeChannelMessage(Bytes{15}, out), DecodeError::kBadFieldValue);  // type 15
   Bytes arb = EncodeChannelMessage(ArbitrateMsg{{H(2), 0}, consensus::SettlementPath::kPenalty, 1, S(3)});
   arb[1 + 36] = static_cast<std::uint8_t>(consensus::SettlementPath::kCooperative);  // only penalty or delivered
   EXPECT_EQ(DecodeChannelMessage(arb, out), DecodeError::kBadFieldValue);

@@ -145,6 +145,66 @@ TEST_F(EngineTest, AStaleBackupsPostIsSupersededByBAfterBothRestartMidWindow) {
   EXPECT_EQ(b->Balance(), before_b + 300'000 + 50'000);
 }
 
+TEST_F(EngineTest, ASideRestoredFromAnOldBackupLearnsTheNewestStateOnReconnectAndNeverPostsItsOwn) {
+  const Hash256 id = OpenFunded();
+  ASSERT_TRUE(a->engine().Pay(id, 10'000).ok());
+  Deliver();
+  // Both sides are backed up at state 1, then pay on to state 4.
+  a.reset();
+  b.reset();
+  for (const char* side : {"a", "b"})
+    std::filesystem::copy(dir.path() / side, dir.path() / (std::string(side) + "-backup"),
+                          std::filesystem::copy_options::recursive);
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  b = std::make_unique<Party>(*this, "b", TestKey(12), dir.path() / "b", options);
+  for (std::uint64_t n = 2; n <= 4; ++n) {
+    ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
+    Deliver();
+  }
+  const auto restore = [&](std::unique_ptr<Party>& p, const char* side, int key) {
+    p.reset();
+    std::filesystem::remove_all(dir.path() / side);
+    std::filesystem::rename(dir.path() / (std::string(side) + "-backup"), dir.path() / side);
+    p = std::make_unique<Party>(*this, side, TestKey(key), dir.path() / side, options);
+    EXPECT_EQ(p->engine().Get(id)->state, 1u) << side;
+  };
+  // A comes back at state 1; on reconnect B's reestablish answer carries state 4 co-signed.
+  restore(a, "a", 11);
+  a->engine().OnPeerConnected("b");
+  b->engine().OnPeerConnected("a");
+  Deliver();
+  EXPECT_EQ(a->engine().Get(id)->state, 4u);
+  EXPECT_EQ(a->engine().Get(id)->cc, 40'000u);
+  EXPECT_FALSE(a->engine().Get(id)->pending);
+  // ... durably: it survives A's restart, and A pays on from it.
+  a->Restart();
+  EXPECT_EQ(a->engine().Get(id)->state, 4u);
+  ASSERT_TRUE(a->engine().Pay(id, 50'000).ok());
+  Deliver();
+  // B restored from its state-1 backup learns state 5 from A the same way.
+  restore(b, "b", 12);
+  b->engine().OnPeerConnected("a");
+  a->engine().OnPeerConnected("b");
+  Deliver();
+  EXPECT_EQ(b->engine().Get(id)->state, 5u);
+  // A state message that is forged, or not newer, changes nothing.
+  const auto held = *b->engine().Get(id);
+  StateMsg forged{{Channel(id), 9, 60'000, held.commit_fee}, held.sig_a, held.sig_b};
+  b->engine().OnMessage("a", forged);
+  StateMsg older{{Channel(id), 3, 30'000, held.commit_fee}, held.sig_a, held.sig_b};
+  b->engine().OnMessage("a", older);
+  EXPECT_EQ(b->engine().Get(id)->state, 5u);
+  // A force close posts state 5, the newest; it settles per state 5.
+  const std::int64_t before_b = b->Balance();
+  Hash256 post;
+  ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
+  MineBlock();
+  EXPECT_EQ(Reader().Channel(Channel(id))->posted_state, 5u);
+  MineBlocks(4);
+  EXPECT_FALSE(Reader().Channel(Channel(id)));
+  EXPECT_EQ(b->Balance(), before_b + 300'000 + 50'000);
+}
+
 TEST_F(EngineTest, BadProposalsAndForgedStatesAreRefusedWithAReason) {
   OpenRequest req;
   req.peer = "b";
