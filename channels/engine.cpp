@@ -204,9 +204,7 @@ EngineResult ChannelEngine::Cancel(const Hash256& id) {
     if (r->phase != Phase::kProposed && r->phase != Phase::kAccepted)
       return Err(Code::kFailedPrecondition, std::string("the channel is ") + std::string(PhaseName(r->phase)) +
                                                 ": only a proposal can be cancelled");
-    r->phase = Phase::kFailed;
-    Persist(*r);
-    m_host.ReleaseFunding(r->role == Role::kConsumer ? r->a_inputs : r->b_inputs);
+    FailProposal(*r);
     Fail(out, r->peer, r->temp_id, ErrorCode::kRefused, "the proposal was cancelled");
   }
   Flush(out);
@@ -335,6 +333,12 @@ void ChannelEngine::NotifyArbitration(const ChannelId& channel, const Arbitratio
     if (r.HasChannelId() && r.channel == channel) return Notify(r, a);
 }
 
+void ChannelEngine::FailProposal(ChannelRecord& r) {
+  r.phase = Phase::kFailed;
+  Persist(r);
+  m_host.ReleaseFunding(r.role == Role::kConsumer ? r.a_inputs : r.b_inputs);
+}
+
 void ChannelEngine::Persist(ChannelRecord& r, bool sync) {
   if (!m_grouping) {
     m_store.Put(r, sync);
@@ -382,9 +386,7 @@ void ChannelEngine::Dispatch(Outbox& out, const std::string& peer, const Channel
           }
           // A refusal before funding ends the proposal; after it, the chain decides.
           if (ChannelRecord* r = Find(m.id); r && r->peer == peer && r->phase < Phase::kFunding) {
-            r->phase = Phase::kFailed;
-            Persist(*r);
-            m_host.ReleaseFunding(r->role == Role::kConsumer ? r->a_inputs : r->b_inputs);
+            FailProposal(*r);
           }
         }
         // tower_update and arbitrate are for the utility's node (channels/tower.h, channels/arbiter.h).
@@ -773,11 +775,7 @@ void ChannelEngine::OnBlockLocked(Outbox& out) {
     }
     if (r.phase < Phase::kFunding) {
       // The funding record names its slot: once that slot is over, the proposal cannot fund.
-      if (next_slot > r.funding.slot) {
-        r.phase = Phase::kFailed;
-        Persist(r);
-        m_host.ReleaseFunding(r.role == Role::kConsumer ? r.a_inputs : r.b_inputs);
-      }
+      if (next_slot > r.funding.slot) FailProposal(r);
       continue;
     }
     if (r.phase >= Phase::kClosed) continue;
@@ -790,9 +788,7 @@ void ChannelEngine::OnBlockLocked(Outbox& out) {
       } else if (next_height >= FundingDeadline(r.funding, params)) {
         // Its slot ended kFundingFailDepth blocks ago without it: it never will confirm, and
         // no coin is locked (every input is still the owner's).
-        r.phase = Phase::kFailed;
-        Persist(r);
-        m_host.ReleaseFunding(r.role == Role::kConsumer ? r.a_inputs : r.b_inputs);
+        FailProposal(r);
       } else if (r.role == Role::kConsumer) {
         BroadcastFunding(r, why);  // every block until it confirms
       }

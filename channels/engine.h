@@ -201,6 +201,8 @@ class ChannelEngine {
   void Flush(Outbox& out);
   /** Writes r now (synced unless !sync), or into the open group commit. */
   void Persist(ChannelRecord& r, bool sync = true);
+  /** Ends a channel that never funded: marks it failed, persists it and frees our reserved inputs. */
+  void FailProposal(ChannelRecord& r);
   /** Ends a group commit: one write of every record it touched (synced if any asked for it). */
   void CommitGroup();
   void Dispatch(Outbox& out, const std::string& peer, const ChannelMessage& msg);

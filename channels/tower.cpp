@@ -1,5 +1,7 @@
 #include "channels/tower.h"
 
+#include <cstring>
+
 #include "channels/builder.h"
 #include "channels/codec.h"
 
@@ -38,6 +40,15 @@ std::optional<TowerUpdateMsg> Decode(const ChannelId& c, std::string_view v) {
       !codec::GetSig(r, m.sig_b) || !r.ExpectEnd())
     return std::nullopt;
   return m;
+}
+
+std::optional<ChannelId> ChannelOfKey(std::string_view k) {
+  if (k.size() != 1 + 32 + 4 || k[0] != kPrefix) return std::nullopt;
+  ChannelId c;
+  std::memcpy(c.txid.bytes.data(), k.data() + 1, 32);
+  c.index = 0;
+  for (std::size_t i = 33; i < 37; ++i) c.index = (c.index << 8) | static_cast<std::uint8_t>(k[i]);
+  return c;
 }
 
 }  // namespace
@@ -133,6 +144,19 @@ void Watchtower::Forget(const ChannelId& channel) {
   leveldb::WriteBatch batch;
   batch.Delete(Key(channel));
   m_db->Write(batch, /*sync=*/false);  // losing a forget only keeps a settled channel's state a while
+}
+
+std::size_t Watchtower::CatchUp() {
+  std::lock_guard lock(m_mutex);
+  std::vector<std::pair<ChannelId, TowerUpdateMsg>> held;
+  m_db->ForEachWithPrefix(std::string(1, kPrefix), [&](std::string_view k, std::string_view v) {
+    auto c = ChannelOfKey(k);
+    auto m = c ? Decode(*c, v) : std::nullopt;
+    if (m) held.emplace_back(*c, *m);
+    return true;
+  });
+  for (const auto& [channel, m] : held) Respond(channel, m);
+  return m_disputes.size();
 }
 
 void Watchtower::OnBlockConnected(const std::vector<TransactionRef>& txs) {

@@ -43,6 +43,13 @@ class Watchtower {
   /** A block connected with these transactions: react to stale posts, rebroadcast, forget settled channels. */
   void OnBlockConnected(const std::vector<consensus::TransactionRef>& txs);
 
+  /**
+   * Checks every held channel against the chain, as a block would: posts over a stale post
+   * (one mined while this node was down or before its channels started) and forgets the
+   * settled. Run once at start; returns the channels in dispute.
+   */
+  std::size_t CatchUp();
+
   /** The newest co-signed state held for a channel. */
   std::optional<TowerUpdateMsg> Held(const ChannelId& channel) const;
   /** Channels with a post of ours not yet confirmed. */

@@ -34,6 +34,9 @@ std::unique_ptr<NodeChannels> NodeChannels::Start(Node& node, ChannelOptions opt
   c->m_subscription = node.SubscribeBlocks([self](const BlockEvent& ev) {
     if (ev.connected) self->Post([self, hash = ev.hash] { self->OnBlock(hash); });
   });
+  // Blocks that connected while the node was down, or before this subscription, were not seen:
+  // look at the chain once now, as a block would (a stale post mid-window is answered at once).
+  self->Post([self] { self->CatchUp(); });
   // Keep every live channel's peer connected: after a restart the engine resumes on connect.
   std::size_t live = 0;
   if (Network* net = node.network()) {
@@ -95,6 +98,13 @@ void NodeChannels::Run() {
       throw;
     }
   }
+}
+
+void NodeChannels::CatchUp() {
+  m_engine->OnBlock();
+  if (!m_tower) return;
+  if (const std::size_t disputes = m_tower->CatchUp())
+    Log(Category::kNode)->info("watchtower: {} stale post(s) on chain answered at start", disputes);
 }
 
 void NodeChannels::OnBlock(const crypto::Hash256& hash) {

@@ -78,6 +78,8 @@ class NodeChannels final : public channels::ChannelHost {
   void Post(std::function<void()> job);
   void Run();
   void OnBlock(const crypto::Hash256& hash);
+  /** What OnBlock does, for the chain as it stands when the channels start. */
+  void CatchUp();
   /** Hands every queued message on: the engine's in runs per peer (group commit), the tower's in batches. */
   void Drain();
 

@@ -21,10 +21,37 @@ WATTLINED = os.path.join(BUILD, "node", "wattlined")
 CLI = os.path.join(BUILD, "cli", "wattline-cli")
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below the kernel's ephemeral range.
+
+    A port the kernel hands out (bind to 0) can be taken again by any outbound connection (a peer,
+    a CLI call) before the node binds it; one below the ephemeral range can only be taken by a
+    listener. Each port is checked by binding and never handed out twice in this process."""
+    rng = random.SystemRandom()
+    high = max(_ephemeral_low(), 20001)
+    for _ in range(2000):
+        port = rng.randrange(20000, high)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise AssertionError("no free loopback port below the ephemeral range")
 
 
 class CliError(Exception):
@@ -49,13 +76,31 @@ class Node:
         self.expected_errors = []
 
     def start(self, extra_args=None, wait=True):
+        # A node's first start may lose its ports to another test's listener between picking and
+        # binding; it then picks new ones (no peer knows the old ones yet). Later starts keep them.
+        for attempt in range(3):
+            self._spawn(extra_args)
+            if not wait:
+                return self
+            try:
+                self.wait_ready()
+                self.started_once = True
+                return self
+            except AssertionError:
+                lost_port = self.proc.poll() is not None and "cannot listen" in self.output()[-400:]
+                if getattr(self, "started_once", False) or not lost_port or attempt == 2:
+                    raise
+                self.port = free_port()
+                self.p2p_port = free_port()
+        return self
+
+    def _spawn(self, extra_args):
         args = [WATTLINED, "--network", self.network, "--datadir", self.datadir, "--rpcport", str(self.port),
                 "--port", str(self.p2p_port), "--bind", "127.0.0.1", "--printtoconsole", "1"] + self.extra_args + list(extra_args or [])
+        if getattr(self, "log", None):
+            self.log.close()  # the previous start's handle
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        if wait:
-            self.wait_ready()
-        return self
 
     def wait_ready(self, timeout=60):
         endpoint = os.path.join(self.datadir, "rpc.endpoint")

@@ -21,6 +21,7 @@ from framework import BUILD, NodeTestCase, wait_until, CliError
 MATURITY = 100
 COIN = 100_000_000
 METERS = os.environ.get("WATTLINE_METERS", os.path.join(BUILD, "contrib", "meters", "wattline-meters"))
+FORGE = os.path.join(BUILD, "tests", "integration", "wattline-forge-close")
 INTERVAL = 900
 DUST = 1_000  # consensus channel_dust: a share below it joins the fee
 
@@ -36,9 +37,11 @@ def field(d, name):
 
 
 class ChannelTest(NodeTestCase):
-    def start_nodes(self):
+    def start_nodes(self, tower=True):
+        """U (utility, miner), A (consumer) and B (producer), each funded with 0.1 coins and a
+        registered meter. With tower=False A and B send the utility no states to watch."""
         self.u = self.make_node("utility", extra_args=["--utility", "1"]).start()
-        tower = ["--channeltower", f"127.0.0.1:{self.u.p2p_port}"]
+        tower = ["--channeltower", f"127.0.0.1:{self.u.p2p_port}"] if tower else []
         self.a = self.make_node("consumer", extra_args=["--addnode", f"127.0.0.1:{self.u.p2p_port}"] + tower).start()
         self.b = self.make_node("producer", extra_args=["--addnode", f"127.0.0.1:{self.u.p2p_port}"] + tower).start()
         self.u.cli("generate", MATURITY + 5)
@@ -200,12 +203,11 @@ class ChannelTest(NodeTestCase):
         self.assertIn("funding", phases)
         self.assertTrue(all(e["channel"]["id"] == cid for e in events), events)
 
-    def test_a_penalty_close_from_counted_meter_readings_pools_bs_collateral(self):
-        """Real meters (wattline-meters, signing for regtest) read a delivery interval that has
-        ended, after the funding: A's meter imports, B's exports less than A asked. A's node asks
-        for the penalty close; the utility's node rebuilds it from its own chain's readings,
-        co-signs and broadcasts it; the payouts are the ones computed here from the counted
-        readings alone, and B's collateral is in the pool."""
+    def penalty_channel(self):
+        """A channel whose delivery interval has ended with real meter readings counted on chain
+        (wattline-meters, signing for regtest, after the funding): A's meter imports, B's exports
+        less than A asked. One more reading of each meter, after the interval, is counted too.
+        Returns what the tests need to compute the split."""
         self.assertTrue(os.path.exists(METERS), f"{METERS} is not built")
         self.start_nodes()
         seed = 11  # meter 0 is a producer, meter 1 a consumer (roles go by index)
@@ -223,8 +225,9 @@ class ChannelTest(NodeTestCase):
         self.u.cli("registermeter", sim[1]["meter"], self.a.cli("getchannelkey")["key"], "consumer", role="utility")
         self.mine(1)
         self.meter = {"producer": sim[0]["meter"], "consumer": sim[1]["meter"]}
-        now = int(time.time())
-        start = (now // INTERVAL) * INTERVAL - 20 * INTERVAL
+        # Yesterday 10:00-12:00 UTC: ended, and in daylight whatever the hour the test runs at (the
+        # simulated panels produce between 06:00 and 18:00, so a window just before now can be dark).
+        start = (int(time.time()) // 86_400 - 1) * 86_400 + 10 * 3_600
         intervals = 8
         end = start + intervals * INTERVAL
         cwa, cwb = 500_000, 300_000
@@ -246,22 +249,35 @@ class ChannelTest(NodeTestCase):
 
         out = subprocess.run([METERS, "--network", "regtest", "--datadir", self.u.datadir, "--meters", "2",
                               "--seed", str(seed), "--interval", str(INTERVAL), "--start", str(start),
-                              "--intervals", str(intervals), "--speed", "0", "--no-register", "--quiet"],
+                              "--intervals", str(intervals + 1), "--speed", "0", "--no-register", "--quiet"],
                              capture_output=True, text=True, timeout=300)
         self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
 
-        def counted(meter):
+        def counted(meter, inside=True):
             rs = self.u.cli("listreadings", meter).get("readings", [])
-            return [x["reading"] for x in rs if start <= int(x["reading"]["start"]) < end]
+            return [x["reading"] for x in rs if not inside or start <= int(x["reading"]["start"]) < end]
         for _ in range(20):
-            if all(len(counted(m)) == intervals for m in self.meter.values()):
+            if all(len(counted(m, inside=False)) == intervals + 1 for m in self.meter.values()):
                 break
             self.mine(1)
+        self.assertTrue(all(len(counted(m)) == intervals for m in self.meter.values()))
         imports = sum(field(x, "import_wh") or 0 for x in counted(self.meter["consumer"]))
         exports = sum(field(x, "export_wh") or 0 for x in counted(self.meter["producer"]))
         self.assertLess(exports, energy, "B delivered less than asked")
         self.mine(1)  # A's node sees the last readings too
+        # Every counted reading, A's meter's then B's, each in the chain's order.
+        readings = counted(self.meter["consumer"], inside=False) + counted(self.meter["producer"], inside=False)
+        return {"cid": cid, "cwa": cwa, "cwb": cwb, "energy": energy, "price": price, "funded": funded,
+                "imports": imports, "exports": exports, "readings": readings,
+                "rewarded_export": sum(field(x, "export_wh") or 0 for x in counted(self.meter["producer"], inside=False))}
 
+    def test_a_penalty_close_from_counted_meter_readings_pools_bs_collateral(self):
+        """A's node asks for the penalty close; the utility's node rebuilds it from its own chain's
+        readings, co-signs and broadcasts it; the payouts are the ones computed here from the
+        counted readings alone, and B's collateral is in the pool."""
+        p = self.penalty_channel()
+        cid, cwa, cwb, energy, price, funded = p["cid"], p["cwa"], p["cwb"], p["energy"], p["price"], p["funded"]
+        imports, exports = p["imports"], p["exports"]
         res = self.a.cli("evidenceclose", cid, "--wait-ms", 30_000)
         self.assertEqual(res["path"], "penalty")
         self.assertEqual(self.channel(self.a, cid)["arbitration"], "broadcast")
@@ -283,7 +299,7 @@ class ChannelTest(NodeTestCase):
             fee -= take
         shares = {k: (v if v >= DUST else 0) for k, v in shares.items()}
         after = self.balances()
-        reward = exports * 100  # B's meter's production rewards (1 coin per MWh) went to B's key meanwhile
+        reward = p["rewarded_export"] * 100  # B's meter's production rewards (1 coin per MWh) went to B's key meanwhile
         self.assertEqual(after["consumer"], funded["consumer"] + shares["a"])
         self.assertEqual(after["producer"], funded["producer"] + shares["b"] + reward)
         stats = self.u.cli("getcoinstats")
@@ -291,6 +307,51 @@ class ChannelTest(NodeTestCase):
         self.assertGreater(shares["b"], 0, "B is paid for what its meter delivered")
         print(f"\npenalty: A imported {imports} Wh, B exported {exports} of {energy} Wh asked at {price}/kWh; "
               f"A {shares['a']}, B {shares['b']}, U {shares['u']}, pool +{cwb}", flush=True)
+
+    def test_a_penalty_close_with_forged_evidence_is_refused_with_its_reason_even_signed_by_u_and_a(self):
+        """wattline-forge-close signs penalty closes of a real channel with A's key (from a copy of
+        A's wallet) and U's; each forged one, sent to A's node, is refused with consensus's reason
+        for that forgery, and nothing of it reaches a mempool. The honest close built the same way
+        is accepted, confirms, and the channel is closed on both nodes."""
+        self.assertTrue(os.path.exists(FORGE), f"{FORGE} is not built")
+        p = self.penalty_channel()
+        cid = p["cid"]
+        wallet = os.path.join(self.root, "consumer-wallet-copy.dat")
+        shutil.copyfile(os.path.join(self.a.datadir, "wallet.dat"), wallet)
+        readings = os.path.join(self.root, "counted-readings.jsonl")
+        with open(readings, "w") as f:
+            for x in p["readings"]:
+                f.write(json.dumps({k: (x.get(k) if k in ("meter", "signature") else int(x.get(k) or 0))
+                                    for k in ("meter", "start", "length", "import_wh", "export_wh",
+                                              "import_register", "export_register", "signature")}) + "\n")
+        channel_id = self.channel(self.a, cid)["channel"]
+        funding_hex = self.a.cli("gettx", channel_id.split(":")[0])["raw_hex"]
+        fee = max(2_000, (p["cwa"] + p["cwb"]) // 100)
+
+        def forge(kind):
+            r = subprocess.run([FORGE, "--funding-hex", funding_hex, "--channel", channel_id, "--readings", readings,
+                                "--wallet", wallet, "--passphrase-file", os.path.join(self.a.datadir, "wallet.passphrase"),
+                                "--fee", str(fee), "--forgery", kind], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, f"{kind}: {r.stderr}")
+            return r.stdout.strip()
+
+        refusals = {"other-meter": "bad-evidence-meter", "unsigned": "bad-evidence-sig",
+                    "outside": "bad-evidence-interval", "omitted": "bad-evidence-uncounted",
+                    "reordered": "bad-evidence-uncounted", "arithmetic": "bad-evidence-arithmetic"}
+        for kind, reason in refusals.items():
+            r = self.a.cli("sendrawtransaction", forge(kind), check=False)
+            self.assertNotEqual(r.returncode, 0, f"{kind}: accepted")
+            self.assertIn(reason, r.stderr, f"{kind}: {r.stderr}")
+        for n in (self.u, self.a, self.b):
+            self.assertEqual(int(n.cli("getinfo")["mempool_count"]), 0, f"{n.name}: a forgery got in")
+        self.assertEqual(self.channel(self.a, cid)["onchain"], "open")
+
+        txid = self.a.cli("sendrawtransaction", forge("none"))["txid"]
+        wait_until(lambda: int(self.u.cli("getinfo")["mempool_count"]) == 1, timeout=30, what="the honest close relays")
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "closed", timeout=60, what=f"{n.name}: closed")
+        self.assertGreater(int(self.u.cli("gettx", txid)["confirmations"]), 0)
 
     def test_a_killed_consumer_resumes_and_a_force_close_settles_the_newest_state(self):
         self.start_nodes()
@@ -385,6 +446,56 @@ class ChannelTest(NodeTestCase):
         self.assertEqual(after["producer"], funded["producer"] + 300_000 + 7_000)
         # A pays both posts' fees (2,000 each) and the settle's fee floor (1% of the 796,000 left).
         self.assertEqual(after["consumer"], funded["consumer"] + 500_000 - 7_000 - 4_000 - 7_960)
+
+    def test_without_a_tower_the_producer_alone_supersedes_a_stale_post_after_both_restart_mid_window(self):
+        """No --channeltower: the utility holds no state of the channel and cannot help. A pays to
+        state 5; A's backup at state 2 is restored while B is down, and A posts state 2. B, started
+        mid-window, posts state 5 by itself; A, killed and restarted mid-window too, learns it; the
+        settlement pays state 5 to the unit."""
+        self.start_nodes(tower=False)
+        cid = self.open_channel(window=4)
+        funded = self.balances()
+        for _ in range(2):
+            self.a.cli("pay", cid, 1_000)
+        self.a.stop()
+        backup = os.path.join(self.root, "consumer-backup")
+        shutil.copytree(self.a.datadir, backup)
+        self.a.start()
+        for _ in range(3):
+            self.assertTrue(self.a.cli("pay", cid, 1_000).get("signed"))
+        self.assertEqual(field(self.channel(self.b, cid), "state"), 5)
+
+        self.b.stop()
+        self.a.stop()
+        shutil.rmtree(self.a.datadir)
+        shutil.copytree(backup, self.a.datadir)
+        self.a.start()
+        self.assertEqual(field(self.channel(self.a, cid), "state"), 2)
+        self.a.cli("forceclose", cid)
+        wait_until(lambda: int(self.u.cli("getinfo")["mempool_count"]) == 1, timeout=30, what="the stale post relays")
+        self.mine(1)
+        self.assertEqual(field(self.channel(self.a, cid), "posted_state"), 2)
+        # Nobody else holds state 5 while B is down: the tower has nothing to post.
+        self.mine(1)
+        self.assertEqual(int(self.u.cli("getinfo")["mempool_count"]), 0, "the utility has no newer state")
+        self.a.kill9()
+        self.b.start()  # mid-window: 2 of the window's 4 blocks are left
+        wait_until(lambda: int(self.u.cli("getinfo")["mempool_count"]) == 1, timeout=60,
+                   what="B posts state 5 on start")
+        self.mine(1)
+        self.assertEqual(field(self.channel(self.b, cid), "posted_state"), 5)
+        self.a.start()
+        wait_until(lambda: field(self.channel(self.a, cid), "state") == 5, timeout=60,
+                   what="A learns state 5 from B on reconnect")
+        self.assertEqual(field(self.channel(self.a, cid), "posted_state"), 5)
+        self.mine(5)  # the window again (from the newer post), then the settle the engines broadcast
+        self.mine(1)
+        for n in (self.a, self.b):
+            wait_until(lambda n=n: self.channel(n, cid)["phase"] == "closed", timeout=60, what=f"{n.name}: closed")
+        after = self.balances()
+        self.assertEqual(after["producer"], funded["producer"] + 300_000 + 5_000)
+        # A pays both posts' fees (2,000 each) and the settle's fee floor (1% of the 796,000 left).
+        self.assertEqual(after["consumer"], funded["consumer"] + 500_000 - 5_000 - 4_000 - 7_960)
 
     def test_a_hundred_kills_at_random_instants_of_updates_lose_no_coin(self):
         """kill -9 of A or B at random instants while A pays (before or after a persist, before

@@ -389,4 +389,38 @@ TEST_F(EngineTest, TheTowerSupersedesAStalePostWhileBIsOffline) {
   EXPECT_EQ(b->Balance(), before_b + 300'000 + 50'000);
 }
 
+TEST_F(EngineTest, ATowerThatWasDownWhenAStalePostConfirmedAnswersItOnCatchUp) {
+  const Hash256 id = OpenFunded();
+  const ChannelId ch = Channel(id);
+  ASSERT_TRUE(a->engine().Pay(id, 10'000).ok());
+  Deliver();
+  a.reset();
+  const auto backup = dir.path() / "a-backup";
+  std::filesystem::copy(dir.path() / "a", backup, std::filesystem::copy_options::recursive);
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  for (std::uint64_t n = 2; n <= 4; ++n) {
+    ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
+    Deliver();
+  }
+  ASSERT_EQ(u->tower().Held(ch)->commitment.state, 4u);
+  // B and the utility are down when A, restored at state 1, posts it and the post confirms.
+  b->offline = true;
+  u->offline = true;
+  a.reset();
+  std::filesystem::remove_all(dir.path() / "a");
+  std::filesystem::rename(backup, dir.path() / "a");
+  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  Hash256 post;
+  ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
+  MineBlock();
+  ASSERT_EQ(Reader().Channel(ch)->posted_state, 1u);
+  EXPECT_EQ(u->tower().Disputes(), 0u);  // it never saw that block
+  // Back up: one look at the chain (no block needed) and the tower posts state 4.
+  u->offline = false;
+  EXPECT_EQ(u->tower().CatchUp(), 1u);
+  MineBlock();
+  EXPECT_EQ(Reader().Channel(ch)->posted_state, 4u);
+  EXPECT_EQ(u->tower().CatchUp(), 0u);  // nothing stale any more
+}
+
 }  // namespace
