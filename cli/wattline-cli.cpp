@@ -4,7 +4,9 @@
 // (~/.wattline/<network> by default), prints human output (or JSON with --json) and exits
 // with a code a script can rely on:
 //   0 ok; 1 the call failed (stderr: "error: CODE_NAME (n): message"); 2 usage error;
-//   3 cannot connect, or the endpoint, credential or certificate is missing.
+//   3 cannot connect, or the endpoint, credential or certificate is missing;
+//   4 the connection dropped (or the deadline passed) after the request was sent: the call may
+//     or may not have been carried out (a send may be in the mempool), so look before retrying.
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
@@ -38,6 +40,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitRpc = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitConnect = 3;
+constexpr int kExitUnknownOutcome = 4;
 
 struct Options {
   std::string datadir;
@@ -147,6 +150,7 @@ class Client {
   }
 
   std::unique_ptr<grpc::ClientContext> Context(bool stream = false) const {
+    Connect();
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->AddMetadata("authorization", "Bearer " + m_token);
     if (!stream) ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(m_opts.timeout));
@@ -162,10 +166,36 @@ class Client {
     if (it != ctx.GetServerTrailingMetadata().end()) {
       msg += " [reject-reason " + std::string(it->second.data(), it->second.size()) + "]";
     }
+    // Connect() saw the channel ready before the request went out: losing it now, or running
+    // out of time, says nothing about whether the node carried the call out.
+    if (m_connected && (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                        s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)) {
+      throw Exit{kExitUnknownOutcome, msg + " (the connection to " + m_endpoint +
+                                          " was lost after the request was sent: the outcome is unknown; check the "
+                                          "node's state before retrying)"};
+    }
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
       throw Exit{kExitConnect, msg + " (cannot connect to " + m_endpoint + ")"};
     }
     throw Exit{kExitRpc, msg};
+  }
+
+  /**
+   * Waits (within the timeout) for the TLS connection to be ready, so that a failure of the
+   * call after it is known to be mid-call. It stops at the first failed attempt: the call then
+   * goes ahead and fails with gRPC's own reason (exit 3).
+   */
+  void Connect() const {
+    if (m_connected) return;
+    const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(m_opts.timeout);
+    for (auto state = m_channel->GetState(/*try_to_connect=*/true);; state = m_channel->GetState(true)) {
+      if (state == GRPC_CHANNEL_READY) {
+        m_connected = true;
+        return;
+      }
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return;
+      if (!m_channel->WaitForStateChange(state, deadline)) return;
+    }
   }
 
   std::shared_ptr<grpc::Channel> channel() const { return m_channel; }
@@ -176,6 +206,7 @@ class Client {
   std::string m_endpoint;
   std::string m_token;
   std::shared_ptr<grpc::Channel> m_channel;
+  mutable bool m_connected = false;
 };
 
 std::string ToJson(const google::protobuf::Message& m, bool pretty) {
@@ -247,7 +278,8 @@ int main(int argc, char** argv) {
   CLI::App app{"wattline-cli: call a wattline node's gRPC API", "wattline-cli"};
   app.footer(
       "Exit codes: 0 ok; 1 the call failed (stderr: 'error: CODE (n): message'); 2 usage error;\n"
-      "            3 cannot connect, or the endpoint, credential or certificate file is missing.\n"
+      "            3 cannot connect, or the endpoint, credential or certificate file is missing;\n"
+      "            4 the connection was lost after the request was sent: the outcome is unknown.\n"
       "Amounts are in coins with at most 8 decimals (1.5 = 150000000 units). See docs/api.md.");
   app.require_subcommand(1);
   Options o;

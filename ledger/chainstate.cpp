@@ -128,13 +128,16 @@ Status Chainstate::Load() {
 
   auto tip_hash = ReadHashRecord(*m_db, keys::kTip);
   auto coins_hash = m_coins_db->BestBlock();
-  if (!tip_hash || !coins_hash) return Status::Corruption("chainstate has no tip record");
+  if (!tip_hash) return Status::Corruption("chainstate has no tip record");
   BlockIndex* tip = Find(*tip_hash);
-  BlockIndex* coins_tip = Find(*coins_hash);
-  if (!tip || !coins_tip || !tip->chain_has_data) return Status::Corruption("chainstate tip is not in the index");
+  if (!tip || !tip->chain_has_data) return Status::Corruption("chainstate tip is not in the index");
+  BlockIndex* coins_tip = coins_hash ? Find(*coins_hash) : nullptr;
+  if (!coins_tip && !m_options.reindex_chainstate)
+    return Status::Corruption(coins_hash ? "the coins' best block is not in the index" : "the coins have no best block");
 
   m_chain.assign(tip->height + 1, nullptr);
   for (BlockIndex* p = tip; p; p = p->prev) m_chain[p->height] = p;
+  if (m_options.reindex_chainstate) coins_tip = WipeCoinsAndMarket();
   if (coins_tip != tip) Replay(coins_tip);
   RebuildCandidates();
   RecomputeBestHeader();
@@ -161,6 +164,32 @@ void Chainstate::InitGenesis() {
   m_best_header = index;
 }
 
+BlockIndex* Chainstate::WipeCoinsAndMarket() {
+  // Deleted in batches: a large coin set is never held in one write.
+  constexpr std::size_t kBatch = 10'000;
+  for (char prefix : {keys::kCoin, keys::kMarket}) {
+    for (;;) {
+      std::vector<std::string> doomed;
+      m_db->ForEachWithPrefix(std::string(1, prefix), [&](std::string_view key, std::string_view) {
+        doomed.emplace_back(key);
+        return doomed.size() < kBatch;
+      });
+      if (doomed.empty()) break;
+      leveldb::WriteBatch batch;
+      for (const auto& k : doomed) batch.Delete(k);
+      m_db->Write(batch, /*sync=*/false);
+    }
+  }
+  BlockIndex* genesis = m_chain.front();
+  leveldb::WriteBatch batch;
+  batch.Put(keys::Single(keys::kCoinsTip), AsSlice(genesis->hash));
+  m_db->Write(batch, /*sync=*/true);
+  // The caches are empty at open; start them over on the wiped store anyway.
+  m_coins = std::make_unique<CoinsCache>(m_coins_db.get());
+  m_market = std::make_unique<MarketCache>(m_market_db.get());
+  return genesis;
+}
+
 // The coin set on disk matches `coins_tip`, the last flush; the tip record matches m_chain.
 // Walk the coins from one to the other: undo back to the fork, then connect forward again.
 void Chainstate::Replay(BlockIndex* coins_tip) {
@@ -171,12 +200,14 @@ void Chainstate::Replay(BlockIndex* coins_tip) {
   m_chain.assign(coins_tip->height + 1, nullptr);
   for (BlockIndex* p = coins_tip; p; p = p->prev) m_chain[p->height] = p;
   while (m_chain.back() != fork) DisconnectTip();
+  const auto tip_height = static_cast<std::uint32_t>(saved_chain.size() - 1);
   for (std::size_t h = fork->height + 1; h < saved_chain.size(); ++h) {
     Block block;
     if (!ReadBlockLocked(*saved_chain[h], block)) throw StorageError("replay: block data missing");
     ValidationState state;
     if (!ConnectTip(saved_chain[h], block, state, /*write_tip=*/false))
       throw StorageError("replay: a block connected before fails now: " + state.ToString());
+    if (m_options.progress && (h % 1000 == 0 || h == tip_height)) m_options.progress(static_cast<std::uint32_t>(h), tip_height);
   }
   m_coins->Flush(m_chain.back()->hash);
 }

@@ -57,6 +57,14 @@ struct ChainstateOptions {
   /** Runs signature checks on every core; nullptr runs them on the calling thread. Not owned. */
   CheckQueue* check_queue = nullptr;
   Notifications* notifications = nullptr;
+  /**
+   * Rebuild the coins and the market state from the stored blocks of the active chain
+   * (`--reindex-chainstate`): both are wiped and every block from height 1 to the tip is
+   * connected again with every rule. For coins that are damaged or out of step with the blocks.
+   */
+  bool reindex_chainstate = false;
+  /** Called while blocks are connected at open (reindex or replay): (height done, tip height). */
+  std::function<void(std::uint32_t, std::uint32_t)> progress;
 };
 
 /** The market state at a chainstate's tip, for readers above the ledger (each read takes the lock). */
@@ -190,6 +198,8 @@ class Chainstate {
   Status Load();
   void InitGenesis();
   void Replay(BlockIndex* coins_tip);
+  /** --reindex-chainstate: no coin and no market record left; the coins' tip is genesis. */
+  BlockIndex* WipeCoinsAndMarket();
 
   BlockIndex* Find(const crypto::Hash256& hash) const;
   BlockIndex* AddIndex(const consensus::BlockHeader& header, BlockIndex* prev, std::uint32_t status,

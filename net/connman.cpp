@@ -54,6 +54,7 @@ struct ConnMan::PeerState {
   std::chrono::steady_clock::time_point ping_sent;
   std::optional<std::chrono::microseconds> ping;
   std::optional<std::chrono::microseconds> min_ping;
+  std::uint32_t permissions = kPermNone;
 };
 
 ConnMan::ConnMan(ConnManOptions options, BanList& bans, std::function<std::uint32_t()> best_height,
@@ -120,7 +121,8 @@ void ConnMan::Stop() {
   m_acceptors.clear();
 }
 
-std::optional<std::uint16_t> ConnMan::Listen(const std::string& host, std::uint16_t port, std::string* error) {
+std::optional<std::uint16_t> ConnMan::Listen(const std::string& host, std::uint16_t port, std::string* error,
+                                             std::uint32_t permissions) {
   error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
   if (ec) {
@@ -147,38 +149,41 @@ std::optional<std::uint16_t> ConnMan::Listen(const std::string& host, std::uint1
     m_acceptors.push_back(acceptor);
     if (m_listen_port == 0) m_listen_port = bound;
   }
-  asio::post(acceptor->get_executor(), [this, acceptor] { AcceptLoop(acceptor); });
+  asio::post(acceptor->get_executor(), [this, acceptor, permissions] { AcceptLoop(acceptor, permissions); });
   return bound;
 }
 
-void ConnMan::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor) {
-  acceptor->async_accept(asio::make_strand(m_io), [this, acceptor](const error_code& ec, auto peer_socket) {
+void ConnMan::AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor, std::uint32_t permissions) {
+  acceptor->async_accept(asio::make_strand(m_io), [this, acceptor, permissions](const error_code& ec, auto peer_socket) {
     if (!acceptor->is_open()) return;
     if (!ec) {
       tcp::socket socket(std::move(peer_socket));
       error_code ec2;
       const auto ep = socket.remote_endpoint(ec2);
       bool refuse = static_cast<bool>(ec2);
-      if (!refuse && m_bans.IsBanned(FromAsio(ep.address()), Now())) refuse = true;  // banned
-      if (!refuse && InboundCount() >= m_options.max_inbound) refuse = true;         // full
+      std::uint32_t perms = permissions;
+      if (!refuse) perms |= WhitelistedPermissions(m_options.whitelist, FromAsio(ep.address()));
+      // A noban peer is let in even when its address is banned (as the operator granted it).
+      if (!refuse && !(perms & kPermNoBan) && m_bans.IsBanned(FromAsio(ep.address()), Now())) refuse = true;
+      if (!refuse && InboundCount() >= m_options.max_inbound) refuse = true;  // full
       if (refuse) {
         socket.close(ec2);
       } else {
-        AddPeer(std::move(socket), /*inbound=*/true);
+        AddPeer(std::move(socket), /*inbound=*/true, perms);
       }
     } else if (ec != asio::error::operation_aborted) {
       // Out of file descriptors or similar: wait a little rather than spin on the error.
       auto timer = std::make_shared<asio::steady_timer>(acceptor->get_executor(), std::chrono::milliseconds{100});
-      timer->async_wait([this, acceptor, timer](const error_code&) {
-        if (acceptor->is_open()) AcceptLoop(acceptor);
+      timer->async_wait([this, acceptor, timer, permissions](const error_code&) {
+        if (acceptor->is_open()) AcceptLoop(acceptor, permissions);
       });
       return;
     }
-    AcceptLoop(acceptor);
+    AcceptLoop(acceptor, permissions);
   });
 }
 
-bool ConnMan::Connect(const std::string& host, std::uint16_t port) {
+bool ConnMan::Connect(const std::string& host, std::uint16_t port, bool manual) {
   {
     std::lock_guard lock(m_mutex);
     if (m_stopped || !m_started) return false;
@@ -223,19 +228,19 @@ bool ConnMan::Connect(const std::string& host, std::uint16_t port) {
               fail("connect: " + ec2.message());
               return;
             }
-            if (m_bans.IsBanned(FromAsio(ep.address()), Now())) {
+            if (!manual && m_bans.IsBanned(FromAsio(ep.address()), Now())) {
               fail("banned");
               return;
             }
             *done = true;
-            AddPeer(std::move(*socket), /*inbound=*/false);
+            AddPeer(std::move(*socket), /*inbound=*/false, manual ? kPermManual : kPermNone);
           });
         });
   });
   return true;
 }
 
-void ConnMan::AddPeer(tcp::socket socket, bool inbound) {
+void ConnMan::AddPeer(tcp::socket socket, bool inbound, std::uint32_t permissions) {
   auto conn = std::make_shared<Connection>(std::move(socket), m_options.magic, m_options.connection);
   PeerId id = 0;
   {
@@ -247,6 +252,7 @@ void ConnMan::AddPeer(tcp::socket socket, bool inbound) {
     p->id = id;
     p->conn = conn;
     p->inbound = inbound;
+    p->permissions = permissions;
     PeerState& peer = *p;
     m_peers.emplace(id, std::move(p));
     conn->Start([this, id](Frame&& f) { OnFrame(id, std::move(f)); },
@@ -380,6 +386,14 @@ void ConnMan::OnFrameError(PeerId id, FrameError err, const std::string& /*detai
 
 ConnMan::CloseOutcome ConnMan::PunishLocked(PeerState& peer, const Penalty& penalty) {
   CloseOutcome out;
+  if (IsUnpunishable(peer.permissions)) {
+    // Scored, so that the operator sees it in the peer list; never disconnected or banned for
+    // it. A score-0 disconnect is no punishment but a fact (ourselves, another network, an
+    // obsolete version): that connection cannot go on whoever it is.
+    peer.score.Add(penalty);
+    out.disconnect = penalty.disconnect && penalty.score == 0;
+    return out;
+  }
   out.disconnect = penalty.disconnect;
   if (penalty.score > 0 && peer.score.Add(penalty)) {
     const std::int64_t now = Now();
@@ -481,6 +495,7 @@ PeerInfo ConnMan::InfoLocked(const PeerState& p) const {
   i.ping = p.ping;
   i.min_ping = p.min_ping;
   i.score = p.score.score();
+  i.permissions = p.permissions;
   i.bytes_sent = p.conn->bytes_sent();
   i.bytes_received = p.conn->bytes_received();
   i.send_queue_bytes = p.conn->send_queue_bytes();

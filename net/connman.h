@@ -41,6 +41,7 @@
 #include "net/connection.h"
 #include "net/messages.h"
 #include "net/misbehavior.h"
+#include "net/permissions.h"
 #include "net/protocol.h"
 
 namespace wattline::net {
@@ -62,6 +63,8 @@ struct ConnManOptions {
   std::chrono::seconds ban_duration{std::chrono::hours{24}};
   /** Seconds since the Unix epoch, for bans and the version timestamp; system clock if empty. */
   std::function<std::int64_t()> now;
+  /** Inbound peers from these addresses get their permissions (net/permissions.h, --whitelist). */
+  std::vector<WhitelistEntry> whitelist;
 };
 
 /** What the peer list shows of one peer (a snapshot). */
@@ -78,6 +81,7 @@ struct PeerInfo {
   std::optional<std::chrono::microseconds> ping;  //!< the last measured round trip
   std::optional<std::chrono::microseconds> min_ping;
   int score = 0;
+  std::uint32_t permissions = kPermNone;  //!< net/permissions.h: whitelist, whitebind, manual
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::size_t send_queue_bytes = 0;
@@ -133,19 +137,21 @@ class ConnMan {
    * Listens on host ("127.0.0.1", "::", "0.0.0.0") and port; port 0 lets the system choose.
    * Returns the bound port, or nullopt with *error set.
    */
-  std::optional<std::uint16_t> Listen(const std::string& host, std::uint16_t port, std::string* error = nullptr);
+  std::optional<std::uint16_t> Listen(const std::string& host, std::uint16_t port, std::string* error = nullptr,
+                                      std::uint32_t permissions = kPermNone);
 
   /** Starts an outbound connection (resolve, connect, handshake). False if the outbound limit
    *  is reached or the manager is stopped; a failure later is PeerHandler::OnConnectFailed, a
-   *  success a new peer (OnPeerConnected once its handshake completes). */
-  bool Connect(const std::string& host, std::uint16_t port);
+   *  success a new peer (OnPeerConnected once its handshake completes). A manual connection
+   *  (one the operator named) is never punished for misbehaviour and may reach a banned address. */
+  bool Connect(const std::string& host, std::uint16_t port, bool manual = false);
 
   /** Sends a message to a connected peer; false if unknown, not connected or its queue is full
    *  (which disconnects it). */
   bool Send(PeerId peer, const Message& msg);
   /** Closes the connection with this reason. */
   void Disconnect(PeerId peer, const std::string& reason);
-  /** Adds a penalty (e.g. for an invalid block); may disconnect and ban. */
+  /** Adds a penalty (e.g. for an invalid block); may disconnect and ban, except a noban or manual peer. */
   void Misbehaving(PeerId peer, const Penalty& penalty);
   /** Records a newer best height of a peer (sync learns it from headers and blocks). */
   void SetPeerHeight(PeerId peer, std::uint32_t height);
@@ -164,8 +170,8 @@ class ConnMan {
     bool banned = false;
   };
 
-  void AcceptLoop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);
-  void AddPeer(boost::asio::ip::tcp::socket socket, bool inbound);
+  void AcceptLoop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor, std::uint32_t permissions);
+  void AddPeer(boost::asio::ip::tcp::socket socket, bool inbound, std::uint32_t permissions);
   void OnFrame(PeerId id, Frame&& frame);
   void OnFrameError(PeerId id, FrameError err, const std::string& detail);
   void OnClosed(PeerId id, const std::string& reason);

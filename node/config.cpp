@@ -22,6 +22,8 @@ po::options_description Options() {
   po::options_description chain("Chain and mempool");
   chain.add_options()
       ("dbcache", po::value<std::int64_t>()->default_value(64), "Coin cache bound in MiB")
+      ("reindex-chainstate", po::bool_switch(),
+       "Rebuild the coins and the market state from the stored blocks (for a damaged chainstate; prints progress)")
       ("checkworkers", po::value<std::int64_t>()->default_value(-1),
        "Signature-check threads besides the validating one (-1: cores - 1)")
       ("maxmempool", po::value<std::int64_t>()->default_value(64), "Mempool bound in MiB")
@@ -63,6 +65,10 @@ po::options_description Options() {
        "Keep a connection to this host:port (repeatable; reconnected with backoff)")
       ("seednode", po::value<std::vector<std::string>>()->composing(),
        "Ask this host:port for addresses when the address book is empty (repeatable)")
+      ("whitelist", po::value<std::vector<std::string>>()->composing(),
+       "[perms@]ADDR|SUBNET: inbound peers from there get perms (noban, relay, download, all; default all), repeatable")
+      ("whitebind", po::value<std::vector<std::string>>()->composing(),
+       "[perms@]ADDR:PORT: also accept peers there, each with perms (as --whitelist), repeatable")
       ("maxinbound", po::value<std::int64_t>()->default_value(117), "Most inbound peers")
       ("maxoutbound", po::value<std::int64_t>()->default_value(8), "Most outbound peers (connections being made included)")
       ("bantime", po::value<std::int64_t>()->default_value(86400), "Seconds a misbehaving peer stays banned")
@@ -165,6 +171,7 @@ bool ParseConfig(int argc, const char* const argv[], DaemonConfig& config, std::
     n.datadir = config.datadir;
     n.params = &consensus::GetParams(*network);
     n.coins_cache_bytes = static_cast<std::size_t>(Count(vm, "dbcache", 1, 1 << 20)) << 20;
+    n.reindex_chainstate = vm["reindex-chainstate"].as<bool>();
     const auto workers = Count(vm, "checkworkers", -1, 256);
     if (workers >= 0) n.check_workers = static_cast<unsigned>(workers);
     n.mempool.max_bytes = static_cast<std::size_t>(Count(vm, "maxmempool", 1, 1 << 20)) << 20;
@@ -215,6 +222,27 @@ bool ParseConfig(int argc, const char* const argv[], DaemonConfig& config, std::
           return false;
         }
       }
+    }
+    for (const auto& text : strings("whitelist")) {
+      std::string why;
+      auto entry = net::ParseWhitelist(text, why);
+      if (!entry) {
+        error = "--whitelist '" + text + "': " + why;
+        return false;
+      }
+      net.whitelist.push_back(*entry);
+    }
+    for (const auto& text : strings("whitebind")) {
+      std::string why;
+      std::string_view rest;
+      auto perms = net::ParsePermissionPrefix(text, rest, why);
+      NetworkOptions::WhiteBind wb;
+      if (!perms || !SplitTarget(std::string(rest), wb.host, wb.port) || !net::NetAddress::Parse(wb.host)) {
+        error = "--whitebind '" + text + "': " + (perms ? "not ADDR:PORT (a numeric address)" : why);
+        return false;
+      }
+      wb.permissions = *perms;
+      net.whitebind.push_back(wb);
     }
     net.max_inbound = static_cast<std::size_t>(Count(vm, "maxinbound", 0, 10000));
     net.max_outbound = static_cast<std::size_t>(Count(vm, "maxoutbound", 0, 1000));

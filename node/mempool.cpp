@@ -458,6 +458,11 @@ std::vector<crypto::Hash256> Mempool::TakeRemoved() {
   return std::exchange(m_removed, {});
 }
 
+void Mempool::Remove(const crypto::Hash256& txid) {
+  std::lock_guard lock(m_mutex);
+  if (m_entries.count(txid)) RemoveRecursive(txid);
+}
+
 bool Mempool::Save(const std::filesystem::path& path) const {
   std::vector<SavedTransaction> entries;
   for (const auto& e : All()) entries.push_back({e.time, e.tx});

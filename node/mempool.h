@@ -125,6 +125,9 @@ class Mempool {
    */
   std::size_t Load(const std::filesystem::path& path, std::int64_t now, std::string* error = nullptr);
 
+  /** Takes a transaction (and its descendants) out of the pool. */
+  void Remove(const crypto::Hash256& txid);
+
   /** Transactions that left the pool other than by Accept's own refusal since the last call. */
   std::vector<crypto::Hash256> TakeRemoved();
 

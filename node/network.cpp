@@ -130,6 +130,7 @@ class Network::Impl : public net::PeerHandler {
     co.ping_interval = m_options.ping_interval;
     co.ban_duration = m_options.ban_duration;
     co.user_agent = std::string("/wattline:") + WATTLINE_NET_VERSION + "/";
+    co.whitelist = m_options.whitelist;
     m_connman = std::make_unique<net::ConnMan>(
         co, m_bans, [this] { return m_node.chainstate().Height(); }, this);
     m_peerman->Attach(m_connman.get());
@@ -146,6 +147,17 @@ class Network::Impl : public net::PeerHandler {
       }
       m_listen_port = *port;
       NetLog()->info("accepting peers on {}:{}", m_options.bind, m_listen_port);
+    }
+    for (const auto& wb : m_options.whitebind) {
+      std::string why;
+      auto port = m_connman->Listen(wb.host, wb.port, &why, wb.permissions);
+      if (!port) {
+        error = "cannot accept peers on " + wb.host + ":" + std::to_string(wb.port) + " (--whitebind): " + why;
+        m_peerman->Detach();
+        m_connman->Stop();
+        return false;
+      }
+      NetLog()->info("accepting peers on {}:{} with {}", wb.host, *port, net::PermissionNames(wb.permissions));
     }
     m_thread = std::thread([this] { Run(); });
     return true;
@@ -387,7 +399,7 @@ class Network::Impl : public net::PeerHandler {
       to_connect.emplace_back(svc->addr.ToString(), svc->port);
     }
     for (const auto& [host, port] : to_connect) {
-      if (!m_connman->Connect(host, port)) {
+      if (!m_connman->Connect(host, port, /*manual=*/true)) {
         // No free outbound slot: try again later.
         std::lock_guard lock(m_mutex);
         for (auto& t : m_targets)
@@ -552,7 +564,7 @@ class Network::Impl : public net::PeerHandler {
       std::lock_guard lock(m_mutex);
       m_pending_auto.insert(*svc);
     }
-    if (!m_connman->Connect(svc->addr.ToString(), svc->port)) {
+    if (!m_connman->Connect(svc->addr.ToString(), svc->port, /*manual=*/true)) {
       std::lock_guard lock(m_mutex);
       m_pending_auto.erase(*svc);
       error = "no free outbound slot (--maxoutbound " + std::to_string(m_options.max_outbound) + ")";

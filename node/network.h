@@ -56,6 +56,15 @@ struct NetworkOptions {
   /** Transport limits (timeouts, send queue); defaults from net/connection.h. */
   net::ConnectionOptions connection;
   std::chrono::milliseconds ping_interval{std::chrono::minutes{2}};
+  /** --whitelist: inbound peers from these addresses get the entry's permissions (net/permissions.h). */
+  std::vector<net::WhitelistEntry> whitelist;
+  /** --whitebind: more listeners, each granting its permissions to every peer that connects to it. */
+  struct WhiteBind {
+    std::string host;
+    std::uint16_t port = 0;
+    std::uint32_t permissions = net::kPermNone;
+  };
+  std::vector<WhiteBind> whitebind;
 };
 
 /** One peer as the API shows it: the transport's view plus sync state. */

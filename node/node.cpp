@@ -3,9 +3,12 @@
 #include "node/channels.h"
 #include "node/network.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <set>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,7 +73,7 @@ class Node::ChainForWallet final : public WalletChain {
   // holds its lock while it sends).
   bool SubmitTransaction(const consensus::TransactionRef& tx, std::string& error) override {
     MempoolReject reject;
-    if (!m_node.m_mempool->Accept(tx, Now(), reject)) {
+    if (!m_node.m_mempool->Accept(tx, Now(), reject) || !m_node.JournalLocal(tx, reject)) {
       error = reject.ToString();
       return false;
     }
@@ -140,11 +143,21 @@ bool Node::Init(std::string& error) {
     error = "datadir " + dir.string() + " is in use by another wattlined";
     return false;
   }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  (void)!::ftruncate(m_lock_fd, 0);
-  (void)!::pwrite(m_lock_fd, pid.data(), pid.size(), 0);
-
   const consensus::Params& params = *m_options.params;
+  // Everything that can refuse the start without opening a database is checked first: LevelDB
+  // rewrites its manifest and logs on every open, so a refusal after it would change the datadir.
+  const fs::path network_path = dir / "network";
+  if (auto owner = ReadFirstLine(network_path); owner && *owner != params.name) {
+    error = "datadir " + dir.string() + " holds a chainstate of network '" + *owner + "', not '" + params.name + "'";
+    return false;
+  }
+  if (m_options.wallet && fs::exists(dir / "wallet.dat")) {
+    if (auto r = Wallet::Check(dir / "wallet.dat", params); !r.ok()) {
+      error = "wallet " + (dir / "wallet.dat").string() + ": " + r.message;
+      return false;
+    }
+  }
+
   m_events = std::make_unique<Events>();
   m_check_queue = std::make_unique<ledger::CheckQueue>(
       m_options.check_workers.value_or(ledger::CheckQueue::DefaultWorkers()));
@@ -153,9 +166,22 @@ bool Node::Init(std::string& error) {
   cs_opts.coins_cache_bytes = m_options.coins_cache_bytes;
   cs_opts.check_queue = m_check_queue.get();
   cs_opts.notifications = m_events.get();
+  cs_opts.reindex_chainstate = m_options.reindex_chainstate;
+  if (m_options.reindex_chainstate) Log(Category::kChainstate)->info("reindex-chainstate: wiping the coins and the market state");
+  auto last_progress = std::chrono::steady_clock::now();
+  cs_opts.progress = [&, reindex = m_options.reindex_chainstate](std::uint32_t height, std::uint32_t tip) {
+    const auto now = std::chrono::steady_clock::now();
+    if (height != tip && now - last_progress < std::chrono::seconds(2)) return;
+    last_progress = now;
+    Log(Category::kChainstate)->info("{}: block {} of {} ({}%)", reindex ? "reindex-chainstate" : "replaying blocks", height,
+                                     tip, tip ? std::uint64_t{height} * 100 / tip : 100);
+  };
   ledger::Status s = ledger::Chainstate::Open(params, cs_opts, m_chainstate);
   if (!s.ok()) {
     error = s.message();
+    // Name the way out: the blocks are stored apart from the coins built from them.
+    if (s.code() == ledger::Status::Code::kCorruption && !m_options.reindex_chainstate)
+      error += "; start once with --reindex-chainstate to rebuild the coins and the market state from the stored blocks";
     return false;
   }
   m_events->Take();  // replayed at open: the indexes below catch up by themselves
@@ -254,13 +280,32 @@ bool Node::Init(std::string& error) {
       return false;
     }
     if (m_options.wallet_autounlock) {
+      constexpr std::chrono::seconds kForever{100LL * 365 * 24 * 3600};
+      const fs::path next_path = dir / "wallet.passphrase.new";
       if (auto pass = ReadFirstLine(pass_path)) {
-        r = m_wallet->Unlock(*pass, std::chrono::seconds(100LL * 365 * 24 * 3600));
+        r = m_wallet->Unlock(*pass, kForever);
+        // A passphrase change that crashed between the wallet and its file: the new one is in
+        // wallet.passphrase.new (written first); whichever opens the wallet is the file's.
+        if (auto next = ReadFirstLine(next_path); next && !r.ok() && m_wallet->Unlock(*next, kForever).ok()) {
+          r = {};
+          FinishPassphraseFile(next_path, pass_path);
+        }
         if (!r.ok()) Log(Category::kWallet)->warn("cannot unlock with {}: {}", pass_path.string(), r.message);
       }
     }
     m_wallet->Rescan();
+    // Transactions loaded from mempool.dat entered the pool before the wallet existed.
+    for (const auto& e : m_mempool->All()) m_wallet->TransactionAdded(e.tx);
   }
+
+  // The journal is read now and replayed once the wallet is there to see its own sends; it is
+  // not written until a transaction is journaled or the node stops after a completed start.
+  std::vector<consensus::TransactionRef> journaled;
+  std::string damage;
+  if (!MempoolJournal::Open(dir / "mempool.journal", m_journal, journaled, damage, error)) return false;
+  if (!damage.empty())
+    Log(Category::kMempool)->warn("mempool.journal: {}; replaying the {} record(s) before it", damage, journaled.size());
+  ReplayJournal(journaled);
 
   m_miner = std::make_unique<Miner>(*this);
   if (m_options.mine_threads > 0 && !StartMining(m_options.mine_threads, error)) return false;
@@ -322,18 +367,67 @@ bool Node::StartChannels(const ChannelOptions& options, std::string& error) {
   return true;
 }
 
+void Node::FinishPassphraseFile(const fs::path& next, const fs::path& pass) {
+  if (std::rename(next.c_str(), pass.c_str()) != 0) {
+    Log(Category::kWallet)->warn("cannot replace {}: {}", pass.string(), std::strerror(errno));
+    return;
+  }
+  const int fd = ::open(pass.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+}
+
+Wallet::Result Node::ChangeWalletPassphrase(const std::string& old_passphrase, const std::string& new_passphrase) {
+  if (!m_wallet) return {Wallet::Error::kNotFound, "the wallet is off"};
+  std::lock_guard lock(m_passphrase_mutex);
+  const fs::path pass = m_options.datadir / "wallet.passphrase";
+  const fs::path next = m_options.datadir / "wallet.passphrase.new";
+  // The node keeps the passphrase file only when it holds the passphrase being changed (a
+  // generated devnet/regtest one); an operator's own passphrase never lands on disk.
+  const bool managed = ReadFirstLine(pass) == old_passphrase;
+  if (managed && !WriteSecretFile(next, new_passphrase + "\n"))
+    return {Wallet::Error::kIo, "cannot write " + next.string() + ": the passphrase is unchanged"};
+  auto r = m_wallet->ChangePassphrase(old_passphrase, new_passphrase);
+  if (!managed) return r;
+  if (!r.ok()) {
+    std::remove(next.c_str());
+    return r;
+  }
+  FinishPassphraseFile(next, pass);
+  return r;
+}
+
+void Node::MarkStarted() {
+  m_started = true;
+  // Written once the start succeeded: the .lock's pid, and the network the datadir belongs to
+  // (read before any database opens; older datadirs get it on their first complete start).
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  (void)!::ftruncate(m_lock_fd, 0);
+  (void)!::pwrite(m_lock_fd, pid.data(), pid.size(), 0);
+  const fs::path network_path = m_options.datadir / "network";
+  if (!fs::exists(network_path) && !WriteSecretFile(network_path, m_options.params->name + "\n"))
+    Log(Category::kNode)->warn("cannot write {}", network_path.string());
+}
+
 void Node::Stop() {
   if (m_stopped) return;
   m_stopped = true;
   if (m_channels) m_channels->Stop();
   if (m_network) m_network->Stop();
   if (m_miner) m_miner->Stop();
-  if (m_mempool && m_options.persist_mempool) {
+  // A start that was refused leaves the datadir's files as they were.
+  if (m_started && m_mempool && m_options.persist_mempool) {
     if (!m_mempool->Save(m_options.datadir / "mempool.dat"))
       Log(Category::kMempool)->warn("cannot save mempool.dat");
   }
+  if (m_started && m_journal) {
+    std::lock_guard lock(m_journal_mutex);
+    CompactJournal(/*always=*/true);
+  }
   if (m_chainstate) m_chainstate->Flush();
-  Log(Category::kNode)->info("stopped at height {}", m_chainstate ? m_chainstate->Height() : 0);
+  if (m_chainstate) Log(Category::kNode)->info("stopped at height {}", m_chainstate->Height());
 }
 
 Node::~Node() {
@@ -419,8 +513,9 @@ void Node::NotifyTransaction(const consensus::TransactionRef& tx) {
   for (const auto& fn : listeners) fn(tx);
 }
 
-bool Node::SubmitTransaction(const consensus::TransactionRef& tx, MempoolReject& reject, consensus::Amount* fee) {
-  if (!m_mempool->Accept(tx, Now(), reject, fee)) {
+bool Node::SubmitTransaction(const consensus::TransactionRef& tx, MempoolReject& reject, consensus::Amount* fee,
+                             TxOrigin origin) {
+  if (!m_mempool->Accept(tx, Now(), reject, fee) || (origin == TxOrigin::kLocal && !JournalLocal(tx, reject))) {
     ForwardRemovals();
     return false;
   }
@@ -428,6 +523,59 @@ bool Node::SubmitTransaction(const consensus::TransactionRef& tx, MempoolReject&
   NotifyTransaction(tx);
   ForwardRemovals();
   return true;
+}
+
+bool Node::JournalLocal(const consensus::TransactionRef& tx, MempoolReject& reject) {
+  std::lock_guard lock(m_journal_mutex);  // an append never falls between a compaction's read and its rewrite
+  if (!m_journal) return true;  // replaying it: it is in the journal already
+  std::string error;
+  if (!m_journal->Append(*tx, error)) {
+    Log(Category::kMempool)->error("cannot journal {}: {}; refused", tx->txid().ToHex(), error);
+    m_mempool->Remove(tx->txid());
+    reject.policy = "journal-write-failed";
+    reject.detail = error;
+    return false;
+  }
+  CompactJournal(/*always=*/false);
+  return true;
+}
+
+void Node::ReplayJournal(const std::vector<consensus::TransactionRef>& records) {
+  if (records.empty()) return;
+  // Detached while replaying: a replayed transaction is in the file already.
+  auto journal = std::move(m_journal);
+  std::size_t back = 0, gone = 0;
+  for (const auto& tx : records) {
+    if (m_mempool->Contains(tx->txid())) {
+      ++back;  // mempool.dat had it
+      continue;
+    }
+    MempoolReject reject;
+    if (SubmitTransaction(tx, reject)) {
+      ++back;
+    } else {
+      ++gone;  // confirmed meanwhile, or its inputs went another way: nothing to keep
+      Log(Category::kMempool)->debug("journaled {} not re-accepted: {}", tx->txid().ToHex(), reject.ToString());
+    }
+  }
+  m_journal = std::move(journal);
+  Log(Category::kMempool)->info("mempool.journal: {} local transaction(s) pending again, {} confirmed or gone", back, gone);
+}
+
+void Node::CompactJournal(bool always) {
+  // Rewritten once it holds twice the records it kept last time (at least kMinCompact), so the
+  // file stays within twice the pending local transactions and rewrites cost O(1) per append.
+  constexpr std::size_t kMinCompact = 4'096;
+  if (!m_journal || (!always && m_journal->Records() < m_journal_compact_at)) return;
+  std::vector<consensus::TransactionRef> keep;
+  std::set<crypto::Hash256> seen;
+  for (const auto& txid : m_journal->Txids()) {
+    if (!seen.insert(txid).second) continue;
+    if (auto e = m_mempool->Get(txid)) keep.push_back(e->tx);
+  }
+  std::string error;
+  if (!m_journal->Rewrite(keep, error)) Log(Category::kMempool)->warn("cannot compact mempool.journal: {}", error);
+  m_journal_compact_at = std::max(kMinCompact, 2 * keep.size());
 }
 
 bool Node::Generate(std::uint32_t n, const std::optional<crypto::XOnlyPubKey>& payout,

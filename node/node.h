@@ -22,6 +22,7 @@
 #include "consensus/params.h"
 #include "ledger/chainstate.h"
 #include "node/mempool.h"
+#include "node/mempool_journal.h"
 #include "node/wallet.h"
 
 namespace wattline::node {
@@ -39,6 +40,8 @@ struct NodeOptions {
   std::filesystem::path datadir;
   const consensus::Params* params = nullptr;
   std::size_t coins_cache_bytes = 64u << 20;
+  /** Rebuild the coins and the market state from the stored blocks at start (ledger::ChainstateOptions). */
+  bool reindex_chainstate = false;
   MempoolOptions mempool;
   bool persist_mempool = true;
   /** Wallet: open `<datadir>/wallet.dat`, creating it when missing. */
@@ -99,8 +102,26 @@ class Node {
 
   /** Validates and stores a block; forwards the chain events. */
   bool SubmitBlock(const consensus::Block& block, consensus::ValidationState& state);
-  /** Mempool acceptance; forwards to the wallet and subscribers. */
-  bool SubmitTransaction(const consensus::TransactionRef& tx, MempoolReject& reject, consensus::Amount* fee = nullptr);
+  /** Where a transaction comes from: this node's side is journaled before the call returns. */
+  enum class TxOrigin { kLocal, kPeer };
+  /**
+   * Mempool acceptance; forwards to the wallet and subscribers. A kLocal transaction (the API,
+   * the wallet, channels, the market) is in mempool.journal, synced, when this returns true;
+   * when the disk refuses, it leaves the pool again and the reject says so.
+   */
+  bool SubmitTransaction(const consensus::TransactionRef& tx, MempoolReject& reject, consensus::Amount* fee = nullptr,
+                         TxOrigin origin = TxOrigin::kLocal);
+
+  /**
+   * Changes the wallet's passphrase; when <datadir>/wallet.passphrase holds the old one (a
+   * generated passphrase), the file follows: the new one is written to wallet.passphrase.new
+   * (synced) before the wallet, and renamed over the old file after it, so that a crash between
+   * the two is repaired at the next start (whichever file opens the wallet wins).
+   */
+  Wallet::Result ChangeWalletPassphrase(const std::string& old_passphrase, const std::string& new_passphrase);
+
+  /** The daemon finished starting: from now on Stop saves mempool.dat (a refused start writes nothing). */
+  void MarkStarted();
 
   /** Mines n blocks now on this thread (regtest and devnet), paying to payout (or the default). */
   bool Generate(std::uint32_t n, const std::optional<crypto::XOnlyPubKey>& payout,
@@ -135,6 +156,13 @@ class Node {
   void ForwardEvents();
   void ForwardRemovals();
   void NotifyTransaction(const consensus::TransactionRef& tx);
+  static void FinishPassphraseFile(const std::filesystem::path& next, const std::filesystem::path& pass);
+  /** Journals an accepted local transaction; on failure takes it out of the pool again. */
+  bool JournalLocal(const consensus::TransactionRef& tx, MempoolReject& reject);
+  /** Re-submits the journal's transactions (after the wallet opened, so it sees them). */
+  void ReplayJournal(const std::vector<consensus::TransactionRef>& records);
+  /** Rewrites the journal to the local transactions still in the pool, when it has grown (m_journal_mutex held). */
+  void CompactJournal(bool always);
   bool PayoutCondition(consensus::Condition& out, std::string& error) const;
 
   NodeOptions m_options;
@@ -143,6 +171,7 @@ class Node {
   std::unique_ptr<ledger::CheckQueue> m_check_queue;
   std::unique_ptr<ledger::Chainstate> m_chainstate;
   std::unique_ptr<Mempool> m_mempool;
+  std::unique_ptr<MempoolJournal> m_journal;
   std::unique_ptr<TxIndex> m_txindex;
   std::unique_ptr<ReadingIndex> m_readingindex;
   std::unique_ptr<Market> m_market;
@@ -153,12 +182,16 @@ class Node {
   std::unique_ptr<NodeChannels> m_channels;
   std::optional<crypto::XOnlyPubKey> m_utility_key;
   std::optional<crypto::SecretKey> m_utility_secret;
+  std::mutex m_journal_mutex;
+  std::mutex m_passphrase_mutex;
   std::mutex m_submit_mutex;  //!< one chain update at a time, events forwarded in order
   std::mutex m_listeners_mutex;
   std::uint64_t m_next_listener = 1;
   std::map<std::uint64_t, BlockListener> m_block_listeners;
   std::map<std::uint64_t, TxListener> m_tx_listeners;
   bool m_stopped = false;
+  bool m_started = false;
+  std::size_t m_journal_compact_at = 4'096;  //!< records that trigger the next compaction
 };
 
 }  // namespace wattline::node

@@ -110,7 +110,15 @@ void PeerManager::Detach() {
 
 void PeerManager::Punish(net::PeerId peer, const net::Penalty& penalty, const std::string& detail) {
   if (penalty.score == 0 && !penalty.disconnect) return;
-  NetLog()->info("peer {}: {} (+{}){}{}", peer, penalty.why, penalty.score, detail.empty() ? "" : ": ", detail);
+  const auto info = m_connman->Peer(peer);
+  const std::uint32_t perms = info ? info->permissions : net::kPermNone;
+  // relay and download lift the announcement and request limits: going past them is no offence.
+  auto is = [&](net::Offense o) { return penalty.why == net::PenaltyFor(o).why; };
+  if (((perms & net::kPermRelay) && (is(net::Offense::kInvFlood) || is(net::Offense::kAddrFlood))) ||
+      ((perms & net::kPermDownload) && is(net::Offense::kGetDataFlood)))
+    return;
+  NetLog()->info("peer {}: {} (+{}){}{}{}", peer, penalty.why, penalty.score, detail.empty() ? "" : ": ", detail,
+                 net::IsUnpunishable(perms) ? " [" + net::PermissionNames(perms) + ": logged, not punished]" : "");
   m_connman->Misbehaving(peer, penalty);
 }
 
@@ -613,7 +621,7 @@ void PeerManager::SubmitTx(net::PeerId peer, const consensus::TransactionRef& fi
     const crypto::Hash256 txid = tx->txid();
     if (m_node.mempool().Contains(txid)) continue;
     MempoolReject reject;
-    if (m_node.SubmitTransaction(tx, reject)) {
+    if (m_node.SubmitTransaction(tx, reject, nullptr, Node::TxOrigin::kPeer)) {
       // Accepted (the node's event announces it): its orphans may now fit.
       std::lock_guard lock(m_mutex);
       auto [a, b] = m_orphans_by_parent.equal_range(txid);

@@ -407,18 +407,34 @@ Wallet::Result Wallet::Create(const std::filesystem::path& path, const std::stri
   return Ok();
 }
 
-Wallet::Result Wallet::Open(const std::filesystem::path& path, const consensus::Params& params, WalletChain& chain,
-                            std::unique_ptr<Wallet>& out, const WalletOptions& options) {
+namespace {
+
+Wallet::Result ReadContents(const std::filesystem::path& path, const consensus::Params& params,
+                            std::optional<wallet_file::Contents>& contents) {
   std::vector<std::uint8_t> bytes;
   std::string error;
   const auto io = wallet_file::ReadFile(path, kMaxFileBytes, bytes, error);
   if (io != wallet_file::IoError::kNone) return Fail(FromIo(io), error);
-  auto contents = wallet_file::Parse(bytes, error);
-  if (!contents) return Fail(Error::kCorrupt, "wallet file " + path.string() + " is corrupt: " + error);
+  contents = wallet_file::Parse(bytes, error);
+  if (!contents) return Fail(Wallet::Error::kCorrupt, "wallet file " + path.string() + " is corrupt: " + error);
   if (contents->network != params.network)
-    return Fail(Error::kCorrupt, "wallet file " + path.string() + " belongs to network " +
-                                     std::string{consensus::NetworkName(contents->network)} + ", not " +
-                                     std::string{consensus::NetworkName(params.network)});
+    return Fail(Wallet::Error::kCorrupt, "wallet file " + path.string() + " belongs to network " +
+                                             std::string{consensus::NetworkName(contents->network)} + ", not " +
+                                             std::string{consensus::NetworkName(params.network)});
+  return Ok();
+}
+
+}  // namespace
+
+Wallet::Result Wallet::Check(const std::filesystem::path& path, const consensus::Params& params) {
+  std::optional<wallet_file::Contents> contents;
+  return ReadContents(path, params, contents);
+}
+
+Wallet::Result Wallet::Open(const std::filesystem::path& path, const consensus::Params& params, WalletChain& chain,
+                            std::unique_ptr<Wallet>& out, const WalletOptions& options) {
+  std::optional<wallet_file::Contents> contents;
+  if (auto r = ReadContents(path, params, contents); !r.ok()) return r;
   auto impl = std::make_unique<Impl>(params, chain, path, options);
   impl->contents = std::move(*contents);
   impl->IndexKeys();

@@ -97,6 +97,8 @@ class Wallet {
   /** Creates a new wallet file at path (fails with kExists if one is there). */
   static Result Create(const std::filesystem::path& path, const std::string& passphrase,
                        const consensus::Params& params, WalletChain& chain, std::unique_ptr<Wallet>& out);
+  /** Reads and parses a wallet file without opening it (no chain, no passphrase): corrupt, or another network's. */
+  static Result Check(const std::filesystem::path& path, const consensus::Params& params);
   /** Opens an existing wallet file; it starts locked. Never modifies a file it cannot read. */
   static Result Open(const std::filesystem::path& path, const consensus::Params& params, WalletChain& chain,
                      std::unique_ptr<Wallet>& out);

@@ -5,9 +5,14 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <thread>
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "node/config.h"
 #include "node/logging.h"
@@ -26,6 +31,33 @@ void OnSignal(int) { g_shutdown = true; }
 int Fail(const std::string& message) {
   std::fprintf(stderr, "wattlined: error: %s\n", message.c_str());
   return 1;
+}
+
+/**
+ * True when host:port can be bound now. The daemon checks its ports before it opens any
+ * database, so that a busy port refuses the start with the datadir untouched (LevelDB rewrites
+ * its manifest and logs on every open). The listeners bind for real later; losing a port in
+ * between is still refused, only later.
+ */
+bool PortFree(const std::string& host, std::uint16_t port, std::string& why) {
+  if (port == 0) return true;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res) return true;  // named later
+  const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool ok = true;
+  if (fd >= 0) {
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as the real listeners do
+    ok = ::bind(fd, res->ai_addr, res->ai_addrlen) == 0;
+    if (!ok) why = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return ok;
 }
 
 }  // namespace
@@ -60,6 +92,11 @@ int main(int argc, char** argv) {
   auto log = node::Log(node::Category::kNode);
   log->info("wattlined {} starting on {} in {}", WATTLINE_VERSION, consensus::NetworkName(config.network),
             config.datadir.string());
+  if (config.p2p && config.network_options.listen && !PortFree(config.network_options.bind, config.network_options.port, error))
+    return Fail("cannot listen for peers on " + config.network_options.bind + ":" +
+                std::to_string(config.network_options.port) + " (" + error + ")");
+  if (config.rpc && !PortFree(config.rpc_bind, config.rpc_port, error))
+    return Fail("cannot listen for RPC on " + config.rpc_bind + ":" + std::to_string(config.rpc_port) + " (" + error + ")");
   auto node = node::Node::Start(config.node, error);
   if (!node) {
     log->error("{}", error);
@@ -84,6 +121,7 @@ int main(int argc, char** argv) {
       return Fail(error);
     }
   }
+  node->MarkStarted();
   log->info("ready at height {}", node->chainstate().Height());
   std::string p2p = node->network() && node->network()->ListenPort() != 0
                         ? ", peers on " + config.network_options.bind + ":" + std::to_string(node->network()->ListenPort())

@@ -218,7 +218,7 @@ class NodeBackend final : public Backend {
   }
   void WalletLock() override { W().Lock(); }
   node::Wallet::Result WalletChangePassphrase(const std::string& o, const std::string& n) override {
-    return W().ChangePassphrase(o, n);
+    return m_node.ChangeWalletPassphrase(o, n);
   }
   void WalletRescan() override { W().Rescan(); }
   crypto::XOnlyPubKey WalletDefaultKey() const override { return W().DefaultKey(); }

@@ -71,6 +71,7 @@ grpc::Status PeerServiceImpl::ListPeers(grpc::ServerContext* ctx, const v1::List
     p->set_bytes_sent(i.bytes_sent);
     p->set_bytes_received(i.bytes_received);
     p->set_send_queue_bytes(i.send_queue_bytes);
+    p->set_permissions(net::PermissionNames(i.permissions));
   }
   return grpc::Status::OK;
 }

@@ -583,3 +583,87 @@ TEST(ConnManTest, ListenReportsErrorsAndStopIsIdempotent) {
 
 }  // namespace
 }  // namespace wattline::net
+
+namespace wattline::net {
+namespace {
+
+TEST(PermissionsTest, ParsesWhitelistEntriesAndNamesEveryError) {
+  std::string why;
+  auto e = ParseWhitelist("127.0.0.1", why);
+  ASSERT_TRUE(e) << why;
+  EXPECT_EQ(e->flags, static_cast<std::uint32_t>(kPermWhitelistDefault));
+  EXPECT_TRUE(e->subnet.Contains(Loopback()));
+  e = ParseWhitelist("relay,download@10.0.0.0/8", why);
+  ASSERT_TRUE(e) << why;
+  EXPECT_EQ(e->flags, static_cast<std::uint32_t>(kPermRelay | kPermDownload));
+  EXPECT_TRUE(e->subnet.Contains(*NetAddress::Parse("10.9.8.7")));
+  EXPECT_FALSE(e->subnet.Contains(Loopback()));
+  e = ParseWhitelist("all@::1", why);
+  ASSERT_TRUE(e) << why;
+  EXPECT_EQ(PermissionNames(e->flags), "noban,relay,download");
+  EXPECT_FALSE(ParseWhitelist("bogus@1.2.3.4", why));
+  EXPECT_NE(why.find("unknown permission 'bogus'"), std::string::npos) << why;
+  EXPECT_FALSE(ParseWhitelist("manual@1.2.3.4", why));  // only the node grants manual
+  EXPECT_FALSE(ParseWhitelist("@1.2.3.4", why));
+  EXPECT_FALSE(ParseWhitelist("noban@", why));
+  EXPECT_FALSE(ParseWhitelist("noban@not-an-address", why));
+  EXPECT_NE(why.find("not an address or a subnet"), std::string::npos) << why;
+  const std::vector<WhitelistEntry> list = {*ParseWhitelist("noban@127.0.0.0/8", why),
+                                            *ParseWhitelist("relay@127.0.0.1", why)};
+  EXPECT_EQ(WhitelistedPermissions(list, Loopback()), static_cast<std::uint32_t>(kPermNoBan | kPermRelay));
+  EXPECT_EQ(WhitelistedPermissions(list, *NetAddress::Parse("10.0.0.1")), static_cast<std::uint32_t>(kPermNone));
+}
+
+TEST(ConnManTest, ANobanPeerIsScoredButNeitherDisconnectedNorBanned) {
+  std::string why;
+  ConnManOptions o = TestOptions();
+  o.whitelist.push_back(*ParseWhitelist("noban@127.0.0.1", why));
+  Node a(o);
+  const std::uint16_t port = a.Listen();
+  a.bans.Ban(Loopback(), std::time(nullptr), std::time(nullptr) + 3600, "operator");  // noban gets in anyway
+  RawClient c(port);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(WaitFor([&] { return a.HasConnectedPeer(); }));
+  // A message that would ban anyone else at once (msg-bad-protobuf, 100), twice.
+  const Bytes junk{0xff, 0xff, 0xff};
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(c.SendAll(EncodeFrame(RegtestMagic(), Command::kPing, junk)));
+  ASSERT_TRUE(WaitFor([&] {
+    const auto peers = a.connman.Peers();
+    return peers.size() == 1 && peers[0].score >= 200;
+  }));
+  EXPECT_TRUE(c.StillOpen());
+  EXPECT_EQ(a.connman.Peers().at(0).permissions, static_cast<std::uint32_t>(kPermNoBan));
+  EXPECT_EQ(a.bans.List(std::time(nullptr)).size(), 1u);  // only the operator's ban
+  // A manual connection (one the operator named) is spared as well, and may reach a banned address.
+  Node b;
+  const std::uint16_t bport = b.Listen();
+  Node d;
+  d.bans.Ban(Loopback(), std::time(nullptr), std::time(nullptr) + 3600, "operator");
+  ASSERT_TRUE(d.connman.Connect("127.0.0.1", bport, /*manual=*/true));
+  ASSERT_TRUE(WaitFor([&] { return d.HasConnectedPeer(); }));
+  const PeerId manual = d.connman.Peers().at(0).id;
+  EXPECT_EQ(d.connman.Peers().at(0).permissions, static_cast<std::uint32_t>(kPermManual));
+  d.connman.Misbehaving(manual, PenaltyFor(Offense::kHeadersNotChained));  // 100, disconnect
+  EXPECT_TRUE(d.connman.Peer(manual).has_value());
+  EXPECT_EQ(d.connman.Peer(manual)->score, 100);
+  // A self-connection is no punishment: it still ends, noban or not.
+  Node self(o);
+  const std::uint16_t sport = self.Listen();
+  ASSERT_TRUE(self.connman.Connect("127.0.0.1", sport, /*manual=*/true));
+  ASSERT_TRUE(WaitFor([&] { return self.recorder.ClosedWith(std::string(PenaltyFor(Offense::kSelfConnection).why)).has_value(); }));
+}
+
+TEST(ConnManTest, AWhitebindListenerGrantsItsPermissions) {
+  Node a;
+  std::string error;
+  const auto port = a.connman.Listen("127.0.0.1", 0, &error, kPermNoBan | kPermDownload);
+  ASSERT_TRUE(port) << error;
+  RawClient c(*port);
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(WaitFor([&] { return a.HasConnectedPeer(); }));
+  EXPECT_EQ(PermissionNames(a.connman.Peers().at(0).permissions), "noban,download");
+}
+
+}  // namespace
+}  // namespace wattline::net
