@@ -128,6 +128,21 @@ class HostilePeerTest(NodeTestCase):
         bans = self.bans(victim)
         return source in bans or f"{source}/32" in bans
 
+    def test_a_noban_peer_misbehaves_and_stays_connected(self):
+        """--whitelist=noban@A: an attacker from A sending invalid blocks is scored and logged but
+        stays connected and unbanned; the same attack from another address is banned."""
+        spared, other = "127.0.0.201", "127.0.0.202"
+        victim = self.make_node("victim", extra_args=["--whitelist", f"noban@{spared}"])
+        victim.start()
+        code, _ = self.hostile(victim, "invalid-block", spared, timeout=6, check_json=False)
+        self.assertEqual(code, 1, "the noban peer was disconnected")
+        self.assertFalse(self.is_banned(victim, spared))
+        self.assertIn("[noban: logged, not punished]", self.victim_log(victim))
+        code, _ = self.hostile(victim, "invalid-block", other, timeout=20)
+        self.assertEqual(code, 0)
+        wait_until(lambda: self.is_banned(victim, other), timeout=10, what="the other attacker banned")
+        self.assertFalse(self.is_banned(victim, spared))
+
     def test_hostile_peers_are_banned_and_the_honest_peer_is_still_served(self):
         # A short stall timeout: the "stall" attacker is dropped after it, not after 15 s.
         victim = self.make_node("victim", extra_args=["--blockstalltimeout", "3"])
