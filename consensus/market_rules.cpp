@@ -37,6 +37,7 @@ void Normalize(MarketGlobals& g, std::uint32_t height, const Params& params) {
 struct Checker {
   std::vector<SigCheck>* sink;
   ValidationState& state;
+  crypto::SigCache* cache = nullptr;  //!< for checks run here (the mempool's)
   // Queues (or runs) one signature check; false when it ran and failed.
   bool Add(const XOnlyPubKey& key, const Hash256& msg, const Signature& sig, Reason reason, const std::string& what,
            const std::optional<crypto::ParsedPubKey>& parsed = std::nullopt) {
@@ -44,7 +45,8 @@ struct Checker {
       sink->push_back({key, msg, sig, parsed});
       return true;
     }
-    if (!(parsed ? parsed->Verify(msg, sig) : crypto::Verify(key, msg, sig))) return state.Invalid(reason, what);
+    const SigCheck check{key, msg, sig, parsed};
+    if (!check.Verify(cache, crypto::SigCache::Mode::kRemember)) return state.Invalid(reason, what);
     return true;
   }
 };
@@ -548,7 +550,8 @@ bool CheckMarketShape(const Transaction& tx, ValidationState& state) {
 }
 
 bool ApplyMarketRecord(const Transaction& tx, const MarketContext& ctx, const Params& params, MarketOverlay& ov,
-                       Amount& minted, ValidationState& state, std::vector<SigCheck>* sink, Amount* pooled) {
+                       Amount& minted, ValidationState& state, std::vector<SigCheck>* sink, Amount* pooled,
+                       crypto::SigCache* cache) {
   minted = Amount{0};
   if (pooled) *pooled = Amount{0};
   if (!IsMarketKind(tx.record().kind)) return true;
@@ -560,7 +563,7 @@ bool ApplyMarketRecord(const Transaction& tx, const MarketContext& ctx, const Pa
     const MarketGlobals before = rd.Globals();
     MarketGlobals g = before;
     Normalize(g, ctx.height, params);
-    Checker checker{sink, state};
+    Checker checker{sink, state, cache};
     Amount to_pool{0};
     if (!ApplySettlement(tx, s, ctx, params, ov, g, to_pool, state, checker)) return false;
     if (pooled) *pooled = to_pool;
@@ -574,7 +577,7 @@ bool ApplyMarketRecord(const Transaction& tx, const MarketContext& ctx, const Pa
   const MarketGlobals before = rd.Globals();
   MarketGlobals g = before;
   Normalize(g, ctx.height, params);
-  Checker checker{sink, state};
+  Checker checker{sink, state, cache};
   auto utility_signed = [&](const Signature& sig) {
     if (tx.inputs().empty()) return state.Invalid(Reason::kTxNoInputs);
     return checker.Add(g.utility_key, UtilitySigHash(params, tx.inputs()[0].prevout, rec), sig,

@@ -52,12 +52,12 @@ struct MarketContext {
  * Checks tx's market record (if any) against `state_view` and applies it there. On success
  * sets minted (zero without a market record) and, when given, pooled: the coins a penalty
  * close moves into the incentive pool, which pass to CheckTxInputs so they are not fee. Signature checks go to sink when given (the
- * caller must run them all before trusting the result), or are run here. On failure the
- * overlay may hold partial writes: discard it.
+ * caller must run them all before trusting the result), or are run here, through `cache` when
+ * given (as CheckTxInputs does). On failure the overlay may hold partial writes: discard it.
  */
 bool ApplyMarketRecord(const Transaction& tx, const MarketContext& ctx, const Params& params, MarketOverlay& state_view,
                        Amount& minted, ValidationState& state, std::vector<SigCheck>* sink = nullptr,
-                       Amount* pooled = nullptr);
+                       Amount* pooled = nullptr, crypto::SigCache* cache = nullptr);
 
 /**
  * Starts a block at height, before its transactions: at a new slot the coins the pool accrued

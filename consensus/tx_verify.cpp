@@ -85,7 +85,7 @@ bool Satisfy(const Condition& c, const Satisfaction& s, const SpendContext& ctx,
 
 bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, std::uint32_t spend_height,
                    const Params& params, Amount& fee, ValidationState& state, std::vector<SigCheck>* sink,
-                   Amount minted, Amount pooled) {
+                   Amount minted, Amount pooled, crypto::SigCache* cache) {
   Amount in_total{0};
   std::vector<SigCheck> local;
   std::vector<SigCheck>& checks = sink ? *sink : local;
@@ -137,7 +137,7 @@ bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, st
   if (!diff) return state.Invalid(Reason::kTxInBelowOut);
   if (sink == nullptr) {
     for (const auto& c : local)
-      if (!c.Verify()) return state.Invalid(Reason::kTxBadSignature);
+      if (!c.Verify(cache, crypto::SigCache::Mode::kRemember)) return state.Invalid(Reason::kTxBadSignature);
   }
   fee = *diff;
   rollback.armed = false;

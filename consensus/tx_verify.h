@@ -2,7 +2,9 @@
 // amounts, time locks, and signatures (docs/chain-rules.md, "Spending").
 //
 // Signature checks are collected as SigCheck items so that a block's checks can run in
-// parallel (ledger/check_queue.h); pass no sink to run them inline.
+// parallel (ledger/check_queue.h); pass no sink to run them inline. Inline checks (the
+// mempool's) may go through a crypto::SigCache, which remembers the signatures that verified
+// so that the block holding them does not verify them again (crypto/sig_cache.h).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include "consensus/params.h"
 #include "consensus/transaction.h"
 #include "consensus/validation.h"
+#include "crypto/sig_cache.h"
 
 namespace wattline::consensus {
 
@@ -33,6 +36,10 @@ struct SigCheck {
   Signature sig;
   std::optional<crypto::ParsedPubKey> parsed = std::nullopt;
   bool Verify() const { return parsed ? parsed->Verify(msg, sig) : crypto::Verify(key, msg, sig); }
+  /** The same result as Verify(), through `cache` when given (skipped when the triple is stored there). */
+  bool Verify(crypto::SigCache* cache, crypto::SigCache::Mode mode) const {
+    return cache ? cache->Verify(key, msg, sig, mode, parsed ? &*parsed : nullptr) : Verify();
+  }
 };
 
 /**
@@ -49,10 +56,13 @@ Hash256 SignatureHash(const Params& params, const Hash256& txid, std::uint32_t i
  * checks go to `sink` when given (the caller must then run them all), or are run here.
  * `minted` is what the transaction's market record mints (consensus/market_rules.h): the
  * outputs may exceed the inputs by that much. `pooled` is what it moves into the incentive pool
- * (a penalty close): that much of the inputs is neither output nor fee.
+ * (a penalty close): that much of the inputs is neither output nor fee. Without a sink,
+ * signatures run through `cache` when given: one stored there is not verified again, and one
+ * that verifies is stored (SigCache::Mode::kRemember); the result is the same either way.
  */
 bool CheckTxInputs(const Transaction& tx, std::span<const Coin* const> coins, std::uint32_t spend_height,
                    const Params& params, Amount& fee, ValidationState& state,
-                   std::vector<SigCheck>* sink = nullptr, Amount minted = Amount{0}, Amount pooled = Amount{0});
+                   std::vector<SigCheck>* sink = nullptr, Amount minted = Amount{0}, Amount pooled = Amount{0},
+                   crypto::SigCache* cache = nullptr);
 
 }  // namespace wattline::consensus

@@ -592,12 +592,15 @@ bool Chainstate::ConnectBlock(std::uint32_t height, const crypto::Hash256& hash,
   if (!allowed || claimed > *allowed)
     return state.Invalid(Reason::kBlockCoinbaseAmount, "claims " + std::to_string(claimed.units) + ", allowed " +
                                                            std::to_string(allowed ? allowed->units : 0));
+  // Only a block that is being connected retires the cache entries it used: a validity test
+  // (a miner's template) is followed by the real connect, which should still hit.
+  const auto mode = apply ? crypto::SigCache::Mode::kLookupAndRetire : crypto::SigCache::Mode::kLookup;
   std::optional<std::size_t> bad;
   if (m_options.check_queue) {
-    bad = m_options.check_queue->RunAll(checks);
+    bad = m_options.check_queue->RunAll(checks, m_options.sig_cache, mode);
   } else {
     for (std::size_t i = 0; i < checks.size() && !bad; ++i)
-      if (!checks[i].Verify()) bad = i;
+      if (!checks[i].Verify(m_options.sig_cache, mode)) bad = i;
   }
   if (bad)
     return state.Invalid(Reason::kBlockInvalidTx,

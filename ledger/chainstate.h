@@ -56,6 +56,12 @@ struct ChainstateOptions {
   std::size_t db_cache_bytes = 8u << 20;
   /** Runs signature checks on every core; nullptr runs them on the calling thread. Not owned. */
   CheckQueue* check_queue = nullptr;
+  /**
+   * Signatures already verified (by the mempool): a block's checks look them up first and
+   * verify only the misses; connecting a block retires the entries it used. nullptr verifies
+   * every signature. Not owned; shared with the mempool (crypto/sig_cache.h).
+   */
+  crypto::SigCache* sig_cache = nullptr;
   Notifications* notifications = nullptr;
   /**
    * Rebuild the coins and the market state from the stored blocks of the active chain

@@ -35,7 +35,7 @@ void CheckQueue::Work() {
     if (begin >= n) return;
     std::size_t end = std::min(n, begin + kChunk);
     for (std::size_t i = begin; i < end; ++i) {
-      if (!m_batch[i].Verify()) {
+      if (!m_batch[i].Verify(m_cache, m_mode)) {
         std::size_t expected = SIZE_MAX;
         m_failed.compare_exchange_strong(expected, i);
         return;
@@ -61,10 +61,14 @@ void CheckQueue::WorkerLoop() {
   }
 }
 
-std::optional<std::size_t> CheckQueue::RunAll(std::span<const consensus::SigCheck> checks) {
+std::optional<std::size_t> CheckQueue::RunAll(std::span<const consensus::SigCheck> checks, crypto::SigCache* cache,
+                                              crypto::SigCache::Mode mode) {
   if (checks.empty()) return std::nullopt;
   m_next.store(0);
   m_failed.store(SIZE_MAX);
+  // Published to the workers by the generation bump under m_mutex below.
+  m_cache = cache;
+  m_mode = mode;
   const bool parallel = !m_threads.empty() && checks.size() > kChunk;
   if (parallel) {
     {

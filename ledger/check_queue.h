@@ -4,6 +4,7 @@
 // RunAll works on the batch too, so with workers = cores - 1 a batch uses every core. Checks
 // are claimed in small chunks from a shared counter; the first failure stops the others
 // early. One batch at a time (RunAll is serialised by the caller, the chainstate's lock).
+// With a signature cache, each check is looked up first and only the misses are verified.
 #pragma once
 
 #include <atomic>
@@ -27,8 +28,13 @@ class CheckQueue {
   CheckQueue(const CheckQueue&) = delete;
   CheckQueue& operator=(const CheckQueue&) = delete;
 
-  /** Index of a failing check (not necessarily the first), or nullopt when all pass. */
-  std::optional<std::size_t> RunAll(std::span<const consensus::SigCheck> checks);
+  /**
+   * Index of a failing check (not necessarily the first), or nullopt when all pass. With
+   * `cache`, a check whose triple is stored there passes without verifying (crypto/sig_cache.h;
+   * `mode` says whether hits are retired and misses stored); the result is the same.
+   */
+  std::optional<std::size_t> RunAll(std::span<const consensus::SigCheck> checks, crypto::SigCache* cache = nullptr,
+                                    crypto::SigCache::Mode mode = crypto::SigCache::Mode::kLookup);
   unsigned workers() const { return static_cast<unsigned>(m_threads.size()); }
 
   /** hardware_concurrency() - 1, at least 0. */
@@ -47,6 +53,8 @@ class CheckQueue {
   unsigned m_busy = 0;             //!< workers still inside the current batch
 
   std::span<const consensus::SigCheck> m_batch;
+  crypto::SigCache* m_cache = nullptr;  //!< of the current batch
+  crypto::SigCache::Mode m_mode = crypto::SigCache::Mode::kLookup;
   std::atomic<std::size_t> m_next{0};
   std::atomic<std::size_t> m_failed{SIZE_MAX};
 };

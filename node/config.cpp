@@ -26,6 +26,8 @@ po::options_description Options() {
        "Rebuild the coins and the market state from the stored blocks (for a damaged chainstate; prints progress)")
       ("checkworkers", po::value<std::int64_t>()->default_value(-1),
        "Signature-check threads besides the validating one (-1: cores - 1)")
+      ("sigcachesize", po::value<std::int64_t>()->default_value(32),
+       "Signature cache bound in MiB: signatures verified at mempool acceptance are not verified again in a block (0: off)")
       ("maxmempool", po::value<std::int64_t>()->default_value(64), "Mempool bound in MiB")
       ("minrelayfee", po::value<std::int64_t>()->default_value(1000), "Minimum fee rate, base units per 1000 bytes")
       ("mempoolexpiry", po::value<std::int64_t>()->default_value(336), "Hours before an unconfirmed transaction expires")
@@ -174,6 +176,7 @@ bool ParseConfig(int argc, const char* const argv[], DaemonConfig& config, std::
     n.reindex_chainstate = vm["reindex-chainstate"].as<bool>();
     const auto workers = Count(vm, "checkworkers", -1, 256);
     if (workers >= 0) n.check_workers = static_cast<unsigned>(workers);
+    n.sig_cache_bytes = static_cast<std::size_t>(Count(vm, "sigcachesize", 0, 1 << 14)) << 20;
     n.mempool.max_bytes = static_cast<std::size_t>(Count(vm, "maxmempool", 1, 1 << 20)) << 20;
     n.mempool.min_fee_rate = vm["minrelayfee"].as<std::int64_t>();
     if (n.mempool.min_fee_rate < 0) {

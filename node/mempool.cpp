@@ -86,14 +86,16 @@ bool Mempool::AcceptLocked(const TransactionRef& tx, std::int64_t now, MempoolRe
   if (market) {
     const consensus::MarketContext ctx{height, static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0))};
     try {
-      if (!consensus::ApplyMarketRecord(*tx, ctx, m_chain.params(), trial, minted, reject.state, nullptr, &pooled))
+      if (!consensus::ApplyMarketRecord(*tx, ctx, m_chain.params(), trial, minted, reject.state, nullptr, &pooled,
+                                        m_options.sig_cache))
         return false;
     } catch (const std::runtime_error& e) {
       return refuse("market-state-unreadable", e.what());
     }
   }
   Amount fee;
-  if (!consensus::CheckTxInputs(*tx, coin_ptrs, height, m_chain.params(), fee, reject.state, nullptr, minted, pooled))
+  if (!consensus::CheckTxInputs(*tx, coin_ptrs, height, m_chain.params(), fee, reject.state, nullptr, minted, pooled,
+                                m_options.sig_cache))
     return false;
   Entry entry;
   entry.tx = tx;
@@ -245,7 +247,7 @@ void Mempool::RebuildMarketLocked() {
       ok = false;
     }
     if (ok && tx->record().kind != consensus::RecordKind::kReadings)
-      for (const auto& c : checks) ok = ok && c.Verify();
+      for (const auto& c : checks) ok = ok && c.Verify(m_options.sig_cache, crypto::SigCache::Mode::kRemember);
     if (!ok) {
       RemoveRecursive(txid);
       continue;

@@ -16,6 +16,8 @@
 //   block (or removal) the pool replays them and drops those that no longer fit (a funding for
 //   a slot that is over, a reading the chain already counted). Readings transactions pay no
 //   fee: they are exempt from the fee rate but bounded in number (max_readings_txs).
+// - Every signature that verifies on acceptance is remembered in the signature cache, when
+//   there is one (MempoolOptions::sig_cache).
 //
 // Thread-safe: every method takes the pool's lock. Calls into the chainstate (never the
 // other way round: the node forwards chain events with BlockConnected/BlockDisconnected).
@@ -46,6 +48,12 @@ struct MempoolOptions {
   std::int64_t expiry_seconds = 14 * 24 * 3600;
   /** Readings transactions (no fee) the pool holds at most. */
   std::size_t max_readings_txs = 20'000;
+  /**
+   * Where accepted signatures are remembered, so that the block holding them connects without
+   * verifying them again (shared with the chainstate; crypto/sig_cache.h). Not owned; nullptr:
+   * none.
+   */
+  crypto::SigCache* sig_cache = nullptr;
 };
 
 /** Why the mempool refused a transaction: a consensus Reason, or a policy code. */

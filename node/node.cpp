@@ -159,12 +159,20 @@ bool Node::Init(std::string& error) {
   }
 
   m_events = std::make_unique<Events>();
+  if (m_options.sig_cache_bytes > 0) {
+    // A secret salt: peers cannot predict where an entry lands, so cannot aim at evicting it.
+    crypto::Hash256 salt;
+    crypto::GetRandomBytes(salt.bytes);
+    m_sig_cache = std::make_unique<crypto::SigCache>(salt, m_options.sig_cache_bytes);
+    m_options.mempool.sig_cache = m_sig_cache.get();
+  }
   m_check_queue = std::make_unique<ledger::CheckQueue>(
       m_options.check_workers.value_or(ledger::CheckQueue::DefaultWorkers()));
   ledger::ChainstateOptions cs_opts;
   cs_opts.dir = dir / "chainstate";
   cs_opts.coins_cache_bytes = m_options.coins_cache_bytes;
   cs_opts.check_queue = m_check_queue.get();
+  cs_opts.sig_cache = m_sig_cache.get();
   cs_opts.notifications = m_events.get();
   cs_opts.reindex_chainstate = m_options.reindex_chainstate;
   if (m_options.reindex_chainstate) Log(Category::kChainstate)->info("reindex-chainstate: wiping the coins and the market state");

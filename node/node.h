@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "consensus/params.h"
+#include "crypto/sig_cache.h"
 #include "ledger/chainstate.h"
 #include "node/mempool.h"
 #include "node/mempool_journal.h"
@@ -63,6 +64,11 @@ struct NodeOptions {
   std::string payout_address;
   /** Signature-check worker threads; nullopt: cores - 1. */
   std::optional<unsigned> check_workers;
+  /**
+   * Budget of the signature cache shared by the mempool and block validation
+   * (crypto/sig_cache.h; --sigcachesize); 0: no cache, every signature verified each time.
+   */
+  std::size_t sig_cache_bytes = crypto::SigCache::kDefaultBytes;
 };
 
 /** A new block on the active chain, or a transaction entering the mempool. */
@@ -168,6 +174,7 @@ class Node {
   NodeOptions m_options;
   int m_lock_fd = -1;
   std::unique_ptr<Events> m_events;
+  std::unique_ptr<crypto::SigCache> m_sig_cache;  //!< before the chainstate and mempool: outlives them
   std::unique_ptr<ledger::CheckQueue> m_check_queue;
   std::unique_ptr<ledger::Chainstate> m_chainstate;
   std::unique_ptr<Mempool> m_mempool;

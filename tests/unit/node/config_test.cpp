@@ -70,7 +70,20 @@ TEST(Config, RejectsBadInputWithOneLineErrors) {
 TEST(Config, HelpDocumentsEveryOption) {
   const std::string help = node::HelpText();
   for (const char* opt : {"--network", "--datadir", "--conf", "--dbcache", "--maxmempool", "--minrelayfee",
-                          "--mempoolexpiry", "--persistmempool", "--mine", "--minethreads", "--payout", "--wallet",
+                          "--mempoolexpiry", "--persistmempool", "--sigcachesize", "--mine", "--minethreads", "--payout", "--wallet",
                           "--utility", "--rpcbind", "--rpcport", "--rpcrate", "--loglevel", "--debug"})
     EXPECT_NE(help.find(opt), std::string::npos) << opt;
+}
+
+TEST(Config, SignatureCacheSize) {
+  node::DaemonConfig c;
+  std::string error;
+  ASSERT_TRUE(Parse({"--datadir", "/nonexistent/x"}, c, error)) << error;
+  EXPECT_EQ(c.node.sig_cache_bytes, crypto::SigCache::kDefaultBytes);
+  ASSERT_TRUE(Parse({"--datadir", "/nonexistent/x", "--sigcachesize", "4"}, c, error)) << error;
+  EXPECT_EQ(c.node.sig_cache_bytes, 4u << 20);
+  ASSERT_TRUE(Parse({"--datadir", "/nonexistent/x", "--sigcachesize", "0"}, c, error)) << error;
+  EXPECT_EQ(c.node.sig_cache_bytes, 0u);  // off
+  EXPECT_FALSE(Parse({"--datadir", "/nonexistent/x", "--sigcachesize", "-1"}, c, error));
+  EXPECT_NE(error.find("sigcachesize"), std::string::npos) << error;
 }
