@@ -28,6 +28,15 @@ void RawSchnorrVerify(benchmark::State& state) {
   state.counters[kRate] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
+void RawSchnorrParseAndVerify(benchmark::State& state) {
+  auto key = test::TestKey(7);
+  crypto::Hash256 msg = crypto::Sha256Of(key.PubKey().span());
+  auto sig = key.Sign(msg, crypto::Hash256{});
+  auto pub = key.PubKey();
+  for (auto _ : state) benchmark::DoNotOptimize(crypto::Verify(pub, msg, sig));
+  state.counters[kRate] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
 std::unique_ptr<ledger::Chainstate> OpenTemplateCopy(const fs::path& to, ledger::CheckQueue* queue) {
   auto& f = GetFixture();
   fs::remove_all(to);

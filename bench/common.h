@@ -20,6 +20,8 @@ inline constexpr const char* kRate = "per_s";
 
 /** BIP340 verification with a parsed key: the physical limit of transaction validation. */
 void RawSchnorrVerify(benchmark::State& state);
+/** The same through crypto::Verify from 32 key bytes (the key parsed on every call, as a spend carries it). */
+void RawSchnorrParseAndVerify(benchmark::State& state);
 
 /** Copies the fixture's template chainstate to `to` and opens it (queue may be null). */
 std::unique_ptr<ledger::Chainstate> OpenTemplateCopy(const std::filesystem::path& to, ledger::CheckQueue* queue);

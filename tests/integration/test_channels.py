@@ -89,6 +89,27 @@ class ChannelTest(NodeTestCase):
     def balances(self):
         return {n.name: int(n.cli("getbalance")["confirmed"]) for n in (self.a, self.b)}
 
+    def pay_with_a_backup_between(self, cid, before, after):
+        """A pays `before` times 1,000, its datadir is copied (stopped), then it pays `after` more
+        times; returns the backup's path."""
+        for _ in range(before):
+            self.a.cli("pay", cid, 1_000)
+        self.a.stop()
+        backup = os.path.join(self.root, "consumer-backup")
+        shutil.copytree(self.a.datadir, backup)
+        self.a.start()
+        for _ in range(after):
+            self.assertTrue(self.a.cli("pay", cid, 1_000).get("signed"))
+        self.assertEqual(field(self.channel(self.b, cid), "state"), before + after)
+        return backup
+
+    def restore_a(self, backup):
+        """A restarted from the backup, as an operator restoring an old copy would."""
+        self.a.stop()
+        shutil.rmtree(self.a.datadir)
+        shutil.copytree(backup, self.a.datadir)
+        self.a.start()
+
     def test_open_a_thousand_updates_and_a_cooperative_close(self):
         self.start_nodes()
         before = self.balances()
@@ -394,23 +415,8 @@ class ChannelTest(NodeTestCase):
         self.start_nodes()
         cid = self.open_channel(window=4)
         funded = self.balances()
-        for _ in range(3):
-            self.a.cli("pay", cid, 1_000)
-        self.a.stop()
-        backup = os.path.join(self.root, "consumer-backup")
-        shutil.copytree(self.a.datadir, backup)
-        self.a.start()
-        for _ in range(3):
-            self.assertTrue(self.a.cli("pay", cid, 1_000).get("signed"))
-        self.assertEqual(field(self.channel(self.b, cid), "state"), 6)
-
-        def restore():
-            self.a.stop()
-            shutil.rmtree(self.a.datadir)
-            shutil.copytree(backup, self.a.datadir)
-            self.a.start()
-
-        restore()
+        backup = self.pay_with_a_backup_between(cid, 3, 3)
+        self.restore_a(backup)
         wait_until(lambda: field(self.channel(self.a, cid), "state") == 6, timeout=60,
                    what="the restored A learns state 6 from B on reconnect")
         self.assertEqual(field(self.channel(self.a, cid), "cc"), 6_000)
@@ -421,7 +427,7 @@ class ChannelTest(NodeTestCase):
 
         # Restored again, with B offline: A knows only state 3 and posts it.
         self.b.stop()
-        restore()
+        self.restore_a(backup)
         self.assertEqual(field(self.channel(self.a, cid), "state"), 3)
         self.a.cli("forceclose", cid)
         wait_until(lambda: int(self.u.cli("getinfo")["mempool_count"]) == 1, timeout=30, what="the stale post relays")
@@ -455,21 +461,9 @@ class ChannelTest(NodeTestCase):
         self.start_nodes(tower=False)
         cid = self.open_channel(window=4)
         funded = self.balances()
-        for _ in range(2):
-            self.a.cli("pay", cid, 1_000)
-        self.a.stop()
-        backup = os.path.join(self.root, "consumer-backup")
-        shutil.copytree(self.a.datadir, backup)
-        self.a.start()
-        for _ in range(3):
-            self.assertTrue(self.a.cli("pay", cid, 1_000).get("signed"))
-        self.assertEqual(field(self.channel(self.b, cid), "state"), 5)
-
+        backup = self.pay_with_a_backup_between(cid, 2, 3)
         self.b.stop()
-        self.a.stop()
-        shutil.rmtree(self.a.datadir)
-        shutil.copytree(backup, self.a.datadir)
-        self.a.start()
+        self.restore_a(backup)
         self.assertEqual(field(self.channel(self.a, cid), "state"), 2)
         self.a.cli("forceclose", cid)
         wait_until(lambda: int(self.u.cli("getinfo")["mempool_count"]) == 1, timeout=30, what="the stale post relays")

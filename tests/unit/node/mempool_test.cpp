@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "tests/unit/ledger/ledger_fixture.h"
+#include "tests/unit/node/forward_to_mempool.h"
 
 using namespace wattline;
 using namespace wattline::test;
@@ -19,15 +20,6 @@ consensus::TxOut PayTo(const crypto::XOnlyPubKey& key, std::int64_t units) {
   return {Amount{units}, consensus::Condition::Key(key)};
 }
 
-// Forwards chain events to the mempool, as the node does.
-class ForwardToMempool : public ledger::Notifications {
- public:
-  node::Mempool* pool = nullptr;
-  void BlockConnected(const consensus::Block& b, const ledger::BlockIndex&) override { pool->BlockConnected(b); }
-  void BlockDisconnected(const consensus::Block& b, const ledger::BlockIndex&) override {
-    pool->BlockDisconnected(b);
-  }
-};
 
 class MempoolTest : public LedgerTest {
  protected:

@@ -7,6 +7,7 @@
 
 #include "node/mempool.h"
 #include "tests/unit/ledger/ledger_fixture.h"
+#include "tests/unit/node/forward_to_mempool.h"
 
 using namespace wattline;
 using namespace wattline::test;
@@ -14,14 +15,6 @@ using consensus::Amount;
 
 namespace {
 
-class ForwardToMempool : public ledger::Notifications {
- public:
-  node::Mempool* pool = nullptr;
-  void BlockConnected(const consensus::Block& b, const ledger::BlockIndex&) override { pool->BlockConnected(b); }
-  void BlockDisconnected(const consensus::Block& b, const ledger::BlockIndex&) override {
-    pool->BlockDisconnected(b);
-  }
-};
 
 class SigCacheValidationTest : public LedgerTest {
  protected:
