@@ -176,11 +176,12 @@ bool Node::Init(std::string& error) {
   cs_opts.notifications = m_events.get();
   cs_opts.reindex_chainstate = m_options.reindex_chainstate;
   if (m_options.reindex_chainstate) Log(Category::kChainstate)->info("reindex-chainstate: wiping the coins and the market state");
-  auto last_progress = std::chrono::steady_clock::now();
-  cs_opts.progress = [&, reindex = m_options.reindex_chainstate](std::uint32_t height, std::uint32_t tip) {
+  // The chainstate keeps the callback: it owns its clock rather than point into this frame.
+  auto last_progress = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  cs_opts.progress = [last_progress, reindex = m_options.reindex_chainstate](std::uint32_t height, std::uint32_t tip) {
     const auto now = std::chrono::steady_clock::now();
-    if (height != tip && now - last_progress < std::chrono::seconds(2)) return;
-    last_progress = now;
+    if (height != tip && now - *last_progress < std::chrono::seconds(2)) return;
+    *last_progress = now;
     Log(Category::kChainstate)->info("{}: block {} of {} ({}%)", reindex ? "reindex-chainstate" : "replaying blocks", height,
                                      tip, tip ? std::uint64_t{height} * 100 / tip : 100);
   };
