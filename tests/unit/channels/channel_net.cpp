@@ -1,5 +1,7 @@
 #include "tests/unit/channels/channel_net.h"
 
+#include <filesystem>
+
 namespace wattline::test {
 
 using namespace consensus;
@@ -215,6 +217,21 @@ void ChannelNet::Count(const crypto::SecretKey& meter, std::uint64_t start, std:
   tx.record = MakeRecord(batch);
   pending.push_back(MakeTransactionRef(std::move(tx)));
   MineBlock();
+}
+
+void ChannelNet::BackUp(const std::string& side) {
+  std::unique_ptr<Party>& p = side == "a" ? a : b;
+  p.reset();
+  std::filesystem::copy(dir.path() / side, dir.path() / (side + "-backup"), std::filesystem::copy_options::recursive);
+  p = std::make_unique<Party>(*this, side, TestKey(side == "a" ? 11 : 12), dir.path() / side, options);
+}
+
+void ChannelNet::RestoreFromBackUp(const std::string& side) {
+  std::unique_ptr<Party>& p = side == "a" ? a : b;
+  p.reset();
+  std::filesystem::remove_all(dir.path() / side);
+  std::filesystem::rename(dir.path() / (side + "-backup"), dir.path() / side);
+  p = std::make_unique<Party>(*this, side, TestKey(side == "a" ? 11 : 12), dir.path() / side, options);
 }
 
 void ChannelNet::Deliver(std::size_t limit) {

@@ -128,6 +128,11 @@ class ChannelNet : public LedgerTest {
   /** Tower verdicts, in the order the updates arrived. */
   std::vector<channels::Watchtower::Verdict> verdicts;
 
+  /** Stops side "a" or "b", copies its datadir to "<side>-backup" (an operator's backup), starts it again. */
+  void BackUp(const std::string& side);
+  /** Stops the side and starts it again from its backup, which takes the datadir's place. */
+  void RestoreFromBackUp(const std::string& side);
+
   /** Delivers queued messages (and the replies they cause) until none is left or `limit` were delivered. */
   void Deliver(std::size_t limit = 1'000'000);
   /** Drops every queued message (a lost connection). */

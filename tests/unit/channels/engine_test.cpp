@@ -112,19 +112,13 @@ TEST_F(EngineTest, AStaleBackupsPostIsSupersededByBAfterBothRestartMidWindow) {
     Deliver();
   }
   // A's node is backed up at state 2 ...
-  a.reset();
-  const auto backup = dir.path() / "a-backup";
-  std::filesystem::copy(dir.path() / "a", backup, std::filesystem::copy_options::recursive);
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  BackUp("a");
   for (std::uint64_t n = 3; n <= 5; ++n) {
     ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
     Deliver();
   }
   // ... and restored from it: it knows only state 2, and posts it.
-  a.reset();
-  std::filesystem::remove_all(dir.path() / "a");
-  std::filesystem::rename(backup, dir.path() / "a");
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  RestoreFromBackUp("a");
   EXPECT_EQ(a->engine().Get(id)->state, 2u);
   Hash256 post;
   ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
@@ -150,26 +144,18 @@ TEST_F(EngineTest, ASideRestoredFromAnOldBackupLearnsTheNewestStateOnReconnectAn
   ASSERT_TRUE(a->engine().Pay(id, 10'000).ok());
   Deliver();
   // Both sides are backed up at state 1, then pay on to state 4.
-  a.reset();
-  b.reset();
-  for (const char* side : {"a", "b"})
-    std::filesystem::copy(dir.path() / side, dir.path() / (std::string(side) + "-backup"),
-                          std::filesystem::copy_options::recursive);
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
-  b = std::make_unique<Party>(*this, "b", TestKey(12), dir.path() / "b", options);
+  BackUp("a");
+  BackUp("b");
   for (std::uint64_t n = 2; n <= 4; ++n) {
     ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
     Deliver();
   }
-  const auto restore = [&](std::unique_ptr<Party>& p, const char* side, int key) {
-    p.reset();
-    std::filesystem::remove_all(dir.path() / side);
-    std::filesystem::rename(dir.path() / (std::string(side) + "-backup"), dir.path() / side);
-    p = std::make_unique<Party>(*this, side, TestKey(key), dir.path() / side, options);
-    EXPECT_EQ(p->engine().Get(id)->state, 1u) << side;
+  const auto restore = [&](const std::string& side) {
+    RestoreFromBackUp(side);
+    EXPECT_EQ((side == "a" ? a : b)->engine().Get(id)->state, 1u) << side;
   };
   // A comes back at state 1; on reconnect B's reestablish answer carries state 4 co-signed.
-  restore(a, "a", 11);
+  restore("a");
   a->engine().OnPeerConnected("b");
   b->engine().OnPeerConnected("a");
   Deliver();
@@ -182,7 +168,7 @@ TEST_F(EngineTest, ASideRestoredFromAnOldBackupLearnsTheNewestStateOnReconnectAn
   ASSERT_TRUE(a->engine().Pay(id, 50'000).ok());
   Deliver();
   // B restored from its state-1 backup learns state 5 from A the same way.
-  restore(b, "b", 12);
+  restore("b");
   b->engine().OnPeerConnected("a");
   a->engine().OnPeerConnected("b");
   Deliver();
@@ -347,10 +333,7 @@ TEST_F(EngineTest, TheTowerSupersedesAStalePostWhileBIsOffline) {
     ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
     Deliver();
   }
-  a.reset();
-  const auto backup = dir.path() / "a-backup";
-  std::filesystem::copy(dir.path() / "a", backup, std::filesystem::copy_options::recursive);
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  BackUp("a");
   for (std::uint64_t n = 3; n <= 5; ++n) {
     ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
     Deliver();
@@ -369,10 +352,7 @@ TEST_F(EngineTest, TheTowerSupersedesAStalePostWhileBIsOffline) {
   EXPECT_EQ(u->tower().Accept(unknown), Watchtower::Verdict::kUnknownChannel);
   // B goes offline; A is restored from its state-2 backup, and posts state 2.
   b->offline = true;
-  a.reset();
-  std::filesystem::remove_all(dir.path() / "a");
-  std::filesystem::rename(backup, dir.path() / "a");
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  RestoreFromBackUp("a");
   Hash256 post;
   ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
   MineBlock();  // the stale post confirms; the tower posts state 5 at once
@@ -394,10 +374,7 @@ TEST_F(EngineTest, ATowerThatWasDownWhenAStalePostConfirmedAnswersItOnCatchUp) {
   const ChannelId ch = Channel(id);
   ASSERT_TRUE(a->engine().Pay(id, 10'000).ok());
   Deliver();
-  a.reset();
-  const auto backup = dir.path() / "a-backup";
-  std::filesystem::copy(dir.path() / "a", backup, std::filesystem::copy_options::recursive);
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  BackUp("a");
   for (std::uint64_t n = 2; n <= 4; ++n) {
     ASSERT_TRUE(a->engine().Pay(id, n * 10'000).ok());
     Deliver();
@@ -406,10 +383,7 @@ TEST_F(EngineTest, ATowerThatWasDownWhenAStalePostConfirmedAnswersItOnCatchUp) {
   // B and the utility are down when A, restored at state 1, posts it and the post confirms.
   b->offline = true;
   u->offline = true;
-  a.reset();
-  std::filesystem::remove_all(dir.path() / "a");
-  std::filesystem::rename(backup, dir.path() / "a");
-  a = std::make_unique<Party>(*this, "a", TestKey(11), dir.path() / "a", options);
+  RestoreFromBackUp("a");
   Hash256 post;
   ASSERT_TRUE(a->engine().ForceClose(id, post).ok());
   MineBlock();
