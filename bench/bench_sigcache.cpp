@@ -50,13 +50,7 @@ BENCHMARK(BM_SigCacheMiss)->MinTime(0.5);
 
 std::unique_ptr<ledger::Chainstate> OpenCopy(const fs::path& dir, crypto::SigCache* cache) {
   auto& f = GetFixture();
-  fs::remove_all(dir);
-  fs::copy(f.templ, dir, fs::copy_options::recursive);
-  ledger::ChainstateOptions opts;
-  opts.dir = dir;
-  opts.sig_cache = cache;  // no check queue: one core
-  std::unique_ptr<ledger::Chainstate> cs;
-  if (!ledger::Chainstate::Open(consensus::GetParams(consensus::Network::kRegtest), opts, cs).ok()) std::abort();
+  auto cs = bench::OpenTemplateCopy(dir, /*queue=*/nullptr, cache);  // no check queue: one core
   // The same warm coin cache on both sides (mempool acceptance reads the coins anyway).
   for (std::size_t t = 1; t < f.block.txs.size(); ++t)
     benchmark::DoNotOptimize(cs->GetCoin(f.block.txs[t]->inputs()[0].prevout));

@@ -37,13 +37,15 @@ void RawSchnorrParseAndVerify(benchmark::State& state) {
   state.counters[kRate] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-std::unique_ptr<ledger::Chainstate> OpenTemplateCopy(const fs::path& to, ledger::CheckQueue* queue) {
+std::unique_ptr<ledger::Chainstate> OpenTemplateCopy(const fs::path& to, ledger::CheckQueue* queue,
+                                                     crypto::SigCache* sig_cache) {
   auto& f = GetFixture();
   fs::remove_all(to);
   fs::copy(f.templ, to, fs::copy_options::recursive);
   ledger::ChainstateOptions opts;
   opts.dir = to;
   opts.check_queue = queue;
+  opts.sig_cache = sig_cache;
   std::unique_ptr<ledger::Chainstate> cs;
   if (!ledger::Chainstate::Open(consensus::GetParams(consensus::Network::kRegtest), opts, cs).ok()) std::abort();
   return cs;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/sig_cache.h"
 #include "ledger/chainstate.h"
 
 namespace wattline::bench {
@@ -24,7 +25,8 @@ void RawSchnorrVerify(benchmark::State& state);
 void RawSchnorrParseAndVerify(benchmark::State& state);
 
 /** Copies the fixture's template chainstate to `to` and opens it (queue may be null). */
-std::unique_ptr<ledger::Chainstate> OpenTemplateCopy(const std::filesystem::path& to, ledger::CheckQueue* queue);
+std::unique_ptr<ledger::Chainstate> OpenTemplateCopy(const std::filesystem::path& to, ledger::CheckQueue* queue,
+                                                     crypto::SigCache* sig_cache = nullptr);
 
 /**
  * Collects kRate per benchmark (function name, plus "/threads:N" when threaded) while printing
