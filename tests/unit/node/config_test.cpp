@@ -87,3 +87,39 @@ TEST(Config, SignatureCacheSize) {
   EXPECT_FALSE(Parse({"--datadir", "/nonexistent/x", "--sigcachesize", "-1"}, c, error));
   EXPECT_NE(error.find("sigcachesize"), std::string::npos) << error;
 }
+
+TEST(Config, PeerPermissionsAndReindexChainstate) {
+  node::DaemonConfig c;
+  std::string error;
+  ASSERT_TRUE(Parse({"--network", "regtest", "--datadir", "/nonexistent/x", "--whitelist", "noban@127.0.0.0/8",
+                     "--whitelist", "10.1.2.3", "--whitebind", "relay,download@127.0.0.1:40123", "--reindex-chainstate"},
+                    c, error))
+      << error;
+  ASSERT_EQ(c.network_options.whitelist.size(), 2u);
+  EXPECT_EQ(c.network_options.whitelist[0].flags, static_cast<std::uint32_t>(net::kPermNoBan));
+  EXPECT_EQ(c.network_options.whitelist[1].flags, static_cast<std::uint32_t>(net::kPermWhitelistDefault));
+  ASSERT_EQ(c.network_options.whitebind.size(), 1u);
+  EXPECT_EQ(c.network_options.whitebind[0].host, "127.0.0.1");
+  EXPECT_EQ(c.network_options.whitebind[0].port, 40123);
+  EXPECT_EQ(c.network_options.whitebind[0].permissions, static_cast<std::uint32_t>(net::kPermRelay | net::kPermDownload));
+  EXPECT_TRUE(c.node.reindex_chainstate);
+
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--whitelist", "bogus@1.2.3.4"}, "--whitelist 'bogus@1.2.3.4': unknown permission 'bogus'"},
+      {{"--whitelist", "noban@nowhere"}, "not an address or a subnet"},
+      {{"--whitebind", "noban@127.0.0.1"}, "--whitebind 'noban@127.0.0.1': not ADDR:PORT"},
+      {{"--whitebind", "noban@localhost:1"}, "not ADDR:PORT (a numeric address)"},
+      {{"--whitebind", "sometimes@127.0.0.1:1"}, "unknown permission 'sometimes'"},
+  };
+  for (const auto& [args, expect] : bad) {
+    node::DaemonConfig d;
+    std::vector<std::string> all = {"--network", "regtest", "--datadir", "/nonexistent/x"};
+    all.insert(all.end(), args.begin(), args.end());
+    EXPECT_FALSE(Parse(all, d, error)) << args[1];
+    EXPECT_NE(error.find(expect), std::string::npos) << error;
+  }
+  node::DaemonConfig d;
+  ASSERT_TRUE(Parse({"--network", "regtest", "--datadir", "/nonexistent/x"}, d, error)) << error;
+  EXPECT_FALSE(d.node.reindex_chainstate);
+  EXPECT_TRUE(d.network_options.whitelist.empty());
+}
