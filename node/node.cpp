@@ -268,8 +268,9 @@ bool Node::Init(std::string& error) {
     const fs::path wallet_path = dir / "wallet.dat";
     const fs::path pass_path = dir / "wallet.passphrase";
     Wallet::Result r;
-    if (fs::exists(wallet_path)) {
-      r = Wallet::Open(wallet_path, params, *m_wallet_chain, m_wallet);
+    const bool existing = fs::exists(wallet_path);
+    if (existing) {
+      r = Wallet::Open(wallet_path, params, *m_wallet_chain, m_wallet);  // scans the chain itself
     } else {
       std::string passphrase = m_options.wallet_passphrase;
       if (passphrase.empty()) {
@@ -302,7 +303,7 @@ bool Node::Init(std::string& error) {
         if (!r.ok()) Log(Category::kWallet)->warn("cannot unlock with {}: {}", pass_path.string(), r.message);
       }
     }
-    m_wallet->Rescan();
+    if (!existing) m_wallet->Rescan();  // a new wallet learns the chain's blocks (it follows reorgs by them)
     // Transactions loaded from mempool.dat entered the pool before the wallet existed.
     for (const auto& e : m_mempool->All()) m_wallet->TransactionAdded(e.tx);
   }
